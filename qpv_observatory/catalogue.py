@@ -1,0 +1,60 @@
+"""The indicator catalogue: a data file (data/catalogue/), not code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.readers.delimited import read_delimited
+
+INDICATOR_COLUMNS = ("indicator_id", "label_fr", "unit", "theme", "source", "polarity", "aggregation", "definition")
+POLARITIES = ("higher_is_worse", "higher_is_better", "neutral")
+AGGREGATIONS = ("sum", "ratio_of_sums", "weighted_mean", "not_aggregable")
+VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
+SOURCE_COLUMNS = ("source", "producer", "label_fr")
+
+
+@dataclass
+class Catalogue:
+    indicators: pd.DataFrame
+    variables: pd.DataFrame  # source, vintage, variable, indicator_id
+    sources: pd.DataFrame
+
+    def variables_for(self, source: str, vintage: int) -> dict[str, str]:
+        rows = self.variables[(self.variables["source"] == source) & (self.variables["vintage"] == vintage)]
+        return dict(zip(rows["variable"], rows["indicator_id"]))
+
+
+def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | set[str], display_name: str) -> None:
+    for value, line in zip(frame[column], frame["source_row"]):
+        if value not in allowed:
+            raise SourceFileError(display_name, f"{value!r} n'est pas une valeur admise ({', '.join(sorted(allowed))})",
+                                  line=int(line), column=column)
+
+
+def load_catalogue(catalogue_dir: Path) -> Catalogue:
+    def read(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+        return read_delimited(catalogue_dir / name, f"data/catalogue/{name}", columns)
+
+    sources = read("sources.csv", SOURCE_COLUMNS)
+    indicators = read("indicators.csv", INDICATOR_COLUMNS)
+    variables = read("source_variables.csv", VARIABLE_COLUMNS)
+    _check_allowed(indicators, "polarity", POLARITIES, "data/catalogue/indicators.csv")
+    _check_allowed(indicators, "aggregation", AGGREGATIONS, "data/catalogue/indicators.csv")
+    _check_allowed(indicators, "source", set(sources["source"]), "data/catalogue/indicators.csv")
+    _check_allowed(variables, "indicator_id", set(indicators["indicator_id"]), "data/catalogue/source_variables.csv")
+    _check_allowed(variables, "source", set(sources["source"]), "data/catalogue/source_variables.csv")
+    duplicated = variables[variables.duplicated(["source", "vintage", "variable"], keep="first")]
+    if len(duplicated):
+        row = duplicated.iloc[0]
+        raise SourceFileError("data/catalogue/source_variables.csv", f"variable {row.variable} déjà définie pour "
+                              f"{row.source} {row.vintage}", line=int(row.source_row))
+    variables = variables.astype({"vintage": "int64"})
+    return Catalogue(
+        indicators=indicators.drop(columns="source_row").reset_index(drop=True),
+        variables=variables.drop(columns="source_row").reset_index(drop=True),
+        sources=sources.drop(columns="source_row").reset_index(drop=True),
+    )

@@ -1,0 +1,66 @@
+"""Command line: ``qpv-observatory run`` materialises every asset and prints where the outputs are."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+# Dagster logs every step at DEBUG on the console; an analyst wants the warnings and the outcome.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.resources import CURATED_DIR_ENV, PROJECT_ROOT, RAW_DIR_ENV
+
+    # A persistent Dagster instance, so the run and its materialisations show in `make ui`.
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    (dagster_home / "dagster.yaml").touch()  # default instance settings, stated explicitly
+    if args.raw_dir:
+        os.environ[RAW_DIR_ENV] = str(Path(args.raw_dir).resolve())
+    if args.curated_dir:
+        os.environ[CURATED_DIR_ENV] = str(Path(args.curated_dir).resolve())
+
+    import dagster as dg
+
+    from pipelines.definitions import OBSERVATORY_JOB, defs
+    from pipelines.resources import default_paths
+    from qpv_observatory.errors import SourceFileError
+    from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
+
+    curated = default_paths().curated
+    with dg.DagsterInstance.get() as instance:
+        try:
+            result = defs.resolve_job_def(OBSERVATORY_JOB).execute_in_process(
+                run_config=QUIET_RUN_CONFIG, instance=instance, raise_on_error=True)
+        except SourceFileError as exc:
+            print(f"Échec : {exc}", file=sys.stderr)
+            print(f"Les sorties publiées dans {curated} n'ont pas été modifiées.", file=sys.stderr)
+            return 1
+    if not result.success:
+        return 1
+    print("Observatoire QPV : toutes les étapes ont été matérialisées.")
+    print(f"  Entrepôt DuckDB    : {curated / DATABASE_NAME}")
+    print(f"  Fichiers Parquet   : {curated / PARQUET_DIR}/")
+    print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
+    print(f"  Historique Dagster : {os.environ['DAGSTER_HOME']} (interface : make ui)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qpv-observatory", description="Observatoire des QPV.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="lit data/raw/, calcule les écarts, publie data/curated/")
+    run.add_argument("--raw-dir", help="dossier des fichiers bruts et de sources.toml (par défaut data/raw/)")
+    run.add_argument("--curated-dir", help="dossier de publication (par défaut data/curated/)")
+    run.set_defaults(func=_run)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

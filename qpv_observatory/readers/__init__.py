@@ -1,0 +1,1 @@
+"""Readers: one function per published file layout, each returning canonical frames."""

@@ -1,0 +1,50 @@
+"""Territory codes: QPV (2015 and 2024 geographies), communes (COG) and EPCI (SIREN).
+
+Codes are strings everywhere: département codes keep their leading zero and Corsica's letters.
+"""
+
+from __future__ import annotations
+
+import re
+
+QPV = "qpv"
+COMMUNE = "commune"
+EPCI = "epci"
+
+# French labels for the comparison levels, as a person reads them.
+LEVEL_LABELS_FR = {
+    QPV: "QPV",
+    COMMUNE: "Commune",
+    EPCI: "EPCI",
+}
+
+# The département is written on three characters: 079, 02A, 972.
+_DEPARTEMENT_3 = r"(?:0\d{2}|02[AB]|97\d)"
+QPV_2015_RE = re.compile(rf"^QP{_DEPARTEMENT_3}\d{{3}}$")
+QPV_2024_RE = re.compile(rf"^QN{_DEPARTEMENT_3}\d{{2}}[NMI]$")
+COMMUNE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
+EPCI_RE = re.compile(r"^\d{9}$")
+
+
+def qpv_geography(code: str) -> int | None:
+    """2015 or 2024 for a well-formed QPV code, None otherwise."""
+    if QPV_2015_RE.match(code):
+        return 2015
+    if QPV_2024_RE.match(code):
+        return 2024
+    return None
+
+
+def is_valid_code(code: str, level: str) -> bool:
+    if level == QPV:
+        return qpv_geography(code) is not None
+    if level == COMMUNE:
+        return bool(COMMUNE_RE.match(code))
+    if level == EPCI:
+        return bool(EPCI_RE.match(code))
+    return bool(code)
+
+
+def normalise_code(raw: object) -> str:
+    """Strip the stray spaces referentials carry; keep leading zeros (never via int)."""
+    return str(raw).strip().upper()
