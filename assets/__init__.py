@@ -1,0 +1,1 @@
+"""Dagster asset definitions. Each asset calls plain functions of ``qpv_observatory``."""

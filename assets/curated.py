@@ -1,0 +1,58 @@
+"""Analysis and publication: canonical observations, gaps, DuckDB/Parquet outputs, charts."""
+
+
+import dagster as dg
+import pandas as pd
+
+from assets.ingestion import SOURCES
+from pipelines.resources import ObservatoryPaths
+from qpv_observatory.catalogue import Catalogue
+from qpv_observatory.charts import indicator_charts as draw_indicator_charts
+from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
+from qpv_observatory.observations import combine_observations
+from qpv_observatory.readers.referential import Referential
+from qpv_observatory.warehouse import publish_tables
+
+
+@dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées.",
+          ins={f"{s}_observations": dg.AssetIn() for s in SOURCES})
+def observations(context: dg.AssetExecutionContext, **per_source: pd.DataFrame) -> pd.DataFrame:
+    combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
+    context.add_output_metadata({"rows": len(combined),
+                                 "by_status": combined["status"].value_counts().sort_index().to_dict()})
+    return combined
+
+
+@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI.")
+def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue) -> pd.DataFrame:
+    return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators)
+
+
+@dg.asset(group_name="analysis", description="Portrait par QPV : QPV, commune et EPCI côte à côte.")
+def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
+    return widen_gaps(gaps)
+
+
+@dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet dans data/curated/.")
+def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
+                      qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
+                      gap_portrait: pd.DataFrame) -> dg.MaterializeResult:
+    published = publish_tables({
+        "indicators": indicator_catalogue.indicators,
+        "sources": indicator_catalogue.sources,
+        "territories": qpv_referential.territories,
+        "qpv_links": qpv_referential.qpv_links,
+        "observations": observations,
+        "gaps": gaps,
+        "gap_portrait": gap_portrait,
+    }, paths.curated)
+    return dg.MaterializeResult(metadata={"database": dg.MetadataValue.path(str(published.database)),
+                                          "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})
+
+
+@dg.asset(group_name="publication", description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG).")
+def indicator_charts(paths: ObservatoryPaths, gap_portrait: pd.DataFrame,
+                     indicator_catalogue: Catalogue) -> dg.MaterializeResult:
+    written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators, paths.curated / "charts")
+    return dg.MaterializeResult(metadata={"charts": len(written),
+                                          "chart_dir": dg.MetadataValue.path(str(paths.curated / "charts"))})

@@ -1,0 +1,44 @@
+"""Ingestion: catalogue, referentials and one asset per data source."""
+
+
+import dagster as dg
+import pandas as pd
+
+from pipelines.resources import ObservatoryPaths
+from qpv_observatory.catalogue import Catalogue, load_catalogue
+from qpv_observatory.ingest import read_referentials, read_source_observations
+from qpv_observatory.manifest import load_manifest
+from qpv_observatory.readers.referential import Referential
+
+# Source ids of data/catalogue/sources.csv (a test keeps the two in step).
+SOURCES = ("insee_rp", "insee_filosofi", "cnaf", "cnam")
+
+
+@dg.asset(group_name="ingestion", description="Catalogue des indicateurs et correspondance des variables par millésime.")
+def indicator_catalogue(paths: ObservatoryPaths) -> Catalogue:
+    return load_catalogue(paths.catalogue)
+
+
+@dg.asset(group_name="ingestion", description="Référentiel QPV → commune(s) → EPCI.")
+def qpv_referential(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Referential:
+    referential = read_referentials(paths.raw, load_manifest(paths.raw))
+    context.add_output_metadata({"qpv": int((referential.territories["territory_level"] == "qpv").sum()),
+                                 "links": len(referential.qpv_links)})
+    return referential
+
+
+def _source_asset(source: str) -> dg.AssetsDefinition:
+    @dg.asset(name=f"{source}_observations", group_name="ingestion",
+              description=f"Observations lues dans les fichiers bruts de la source {source}.")
+    def _asset(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
+               indicator_catalogue: Catalogue) -> pd.DataFrame:
+        observations = read_source_observations(paths.raw, load_manifest(paths.raw), source, indicator_catalogue)
+        context.add_output_metadata({"rows": len(observations),
+                                     "not_ok": int((observations["status"] != "ok").sum()),
+                                     "files": sorted(observations["source_file"].unique().tolist())})
+        return observations
+
+    return _asset
+
+
+source_observation_assets = [_source_asset(source) for source in SOURCES]

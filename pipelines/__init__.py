@@ -1,0 +1,1 @@
+"""The Dagster code location of the observatory (``dagster dev -m pipelines.definitions``)."""

@@ -1,0 +1,23 @@
+"""Definitions: every asset, the resource that says where files are, and the full-refresh job."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets import curated, ingestion
+from pipelines.resources import default_paths
+
+OBSERVATORY_JOB = "observatory_refresh"
+
+all_assets = [*dg.load_assets_from_modules([ingestion, curated])]
+
+observatory_refresh = dg.define_asset_job(
+    OBSERVATORY_JOB, selection=dg.AssetSelection.all(),
+    description="Lit les fichiers bruts, calcule les écarts et publie l'entrepôt, les Parquet et les graphiques.",
+)
+
+defs = dg.Definitions(
+    assets=all_assets,
+    jobs=[observatory_refresh],
+    resources={"paths": default_paths()},
+)
