@@ -1,0 +1,103 @@
+"""The whole pipeline: Dagster definitions, reproducibility, safety of published outputs, CLI."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assets.ingestion import SOURCES
+from pipelines.definitions import OBSERVATORY_JOB, defs
+from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.catalogue import load_catalogue
+from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, publish_tables
+from tests.conftest import DEMO_RAW, run_pipeline
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_definitions_load_with_every_asset_in_the_job():
+    job = defs.resolve_job_def(OBSERVATORY_JOB)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {f"{s}_observations" for s in SOURCES} <= keys
+    assert {"observations", "gaps", "gap_portrait", "curated_warehouse", "indicator_charts"} <= keys
+
+
+def test_source_assets_match_the_catalogue_sources():
+    assert set(SOURCES) == set(load_catalogue(PROJECT_ROOT / "data" / "catalogue").sources["source"])
+
+
+def test_catalogue_describes_every_published_table(warehouse):
+    tables = {name for (name,) in warehouse.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert tables == set(TABLE_DOCS)
+    undocumented = warehouse.execute("SELECT count(*) FROM duckdb_tables() WHERE comment IS NULL OR comment = ''")
+    assert undocumented.fetchone()[0] == 0
+
+
+def test_every_observation_points_back_to_its_raw_line(warehouse):
+    rows = warehouse.execute("SELECT source_file, source_row, indicator_id, territory_code FROM observations").fetchall()
+    assert len(rows) == 78
+    for source_file, source_row, _, code in rows:
+        lines = (PROJECT_ROOT / source_file).read_bytes().splitlines()
+        assert code.encode() in lines[source_row - 1]
+
+
+def test_two_runs_write_identical_tables(demo_curated, tmp_path):
+    assert run_pipeline(tmp_path).success
+    first, second = digest_tree(demo_curated / "parquet"), digest_tree(tmp_path / "parquet")
+    assert first == second and len(first) == len(TABLE_DOCS)
+    assert digest_tree(demo_curated / "charts") == digest_tree(tmp_path / "charts")
+
+
+def test_bad_raw_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated)
+    before = digest_tree(curated)
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    rp = raw / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
+    rp.write_bytes(rp.read_bytes().replace(b"45,3", b"45;3"))
+    result = run_pipeline(curated, raw)
+    assert not result.success
+    assert digest_tree(curated) == before
+
+
+def test_failed_publication_leaves_previous_files(demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated)
+    before = digest_tree(curated)
+    unserialisable = pd.DataFrame({"x": [object()]})
+    with pytest.raises(Exception):
+        publish_tables({"observations": pd.read_parquet(curated / "parquet" / "observations.parquet"),
+                        "gaps": unserialisable}, curated)
+    assert digest_tree(curated) == before
+    assert not list(curated.glob(".staging-*"))
+
+
+def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--curated-dir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+                          env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert str(tmp_path / DATABASE_NAME) in done.stdout
+    assert (tmp_path / DATABASE_NAME).is_file() and len(list((tmp_path / "charts").glob("*.png"))) == 16
+
+
+def test_cli_reports_bad_input_with_file_and_line(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    rp = raw / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
+    rp.write_bytes(rp.read_bytes().replace(b"16,6", b"seize"))
+    done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--raw-dir", str(raw),
+                           "--curated-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+                          env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert "data/raw/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
+    assert not (tmp_path / "out" / DATABASE_NAME).exists()
