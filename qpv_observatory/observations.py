@@ -24,7 +24,13 @@ OBSERVATION_DTYPES = {
     "vintage": "int64",
     "source_file": "str",
     "source_row": "int64",
+    # Optional: where the source gives them, so that rates can be aggregated honestly.
+    "numerator": "Float64",
+    "denominator": "Float64",
+    "period": "str",  # sub-annual period as published ("2024-T4"), empty for yearly figures
 }
+# Columns a reader may leave out: they are filled with empty values.
+OPTIONAL_COLUMNS = ("numerator", "denominator", "period")
 OBSERVATION_KEY = ["indicator_id", "territory_code", "year", "source"]
 LEVEL_ORDER = {QPV: 0, COMMUNE: 1, EPCI: 2}
 
@@ -35,11 +41,13 @@ def empty_observations() -> pd.DataFrame:
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Exactly the canonical columns, in order, with their types."""
+    frame = frame.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in frame.columns})
     missing = [c for c in OBSERVATION_DTYPES if c not in frame.columns]
     if missing:
         raise ValueError(f"observation frame lacks columns {missing}")
     out = frame[list(OBSERVATION_DTYPES)].astype(OBSERVATION_DTYPES)
-    out["marker"] = frame["marker"].astype("str").where(frame["marker"].notna(), None)
+    for column in ("marker", "period"):  # empty stays NULL, never the text 'None'
+        out[column] = frame[column].astype("str").where(frame[column].notna(), None)
     return out
 
 

@@ -10,12 +10,28 @@ import re
 QPV = "qpv"
 COMMUNE = "commune"
 EPCI = "epci"
+# Levels read from sources.
+UNITE_URBAINE = "unite_urbaine"
+QPV_FRANCE = "qpv_france"  # ensemble des QPV de France (national QPV average)
+FRANCE_METRO = "france_metro"
+FRANCE = "france"
+# Levels derived by the observatory from the ones above.
+COMMUNE_HORS_QPV = "commune_hors_qpv"
+EPCI_HORS_QPV = "epci_hors_qpv"
+QPV_CONTRACT = "qpv_contrat"  # ensemble des QPV d'un contrat de ville
 
-# French labels for the comparison levels, as a person reads them.
+# French labels for the levels, as a person reads them.
 LEVEL_LABELS_FR = {
     QPV: "QPV",
     COMMUNE: "Commune",
     EPCI: "EPCI",
+    UNITE_URBAINE: "Unité urbaine",
+    QPV_FRANCE: "Ensemble des QPV de France",
+    FRANCE_METRO: "France métropolitaine",
+    FRANCE: "France",
+    COMMUNE_HORS_QPV: "Commune hors QPV",
+    EPCI_HORS_QPV: "EPCI hors QPV",
+    QPV_CONTRACT: "Ensemble des QPV du contrat",
 }
 
 # The département is written on three characters: 079, 02A, 972.
