@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import dagster as dg
 import duckdb
 import pytest
@@ -91,7 +93,7 @@ def test_blanks_and_unavailable_zeros_stay_missing(occitanie):
     assert one(occitanie, "SELECT value, status FROM observations WHERE territory_code = 'QP034005' "
                           "AND indicator_id = 'revenu_declare_d1_uc'") == [(0.0, "ok")]
     (blanks,) = one(occitanie, "SELECT count(*) FROM observations WHERE status = 'missing'")[0]
-    published_blanks = sum(cell == "" for line in (OCCITANIE / "qp.csv").read_text(encoding="utf-8-sig").splitlines()[1:]
-                           for cell in line.split(",")[3:])
+    with (OCCITANIE / "qp.csv").open(encoding="utf-8-sig", newline="") as published:
+        published_blanks = sum(cell == "" for row in list(csv.reader(published))[1:] for cell in row[3:])
     assert blanks == published_blanks > 0
     assert one(occitanie, "SELECT count(*) FROM observations WHERE status <> 'ok' AND value IS NOT NULL") == [(0,)]
