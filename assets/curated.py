@@ -42,6 +42,8 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "sources": indicator_catalogue.sources,
         "territories": qpv_referential.territories,
         "qpv_links": qpv_referential.qpv_links,
+        "commune_epci": qpv_referential.commune_epci,
+        "qpv_correspondence": qpv_referential.qpv_correspondence,
         "observations": observations,
         "gaps": gaps,
         "gap_portrait": gap_portrait,

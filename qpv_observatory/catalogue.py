@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +15,8 @@ POLARITIES = ("higher_is_worse", "higher_is_better", "neutral")
 AGGREGATIONS = ("sum", "ratio_of_sums", "weighted_mean", "not_aggregable")
 VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
 SOURCE_COLUMNS = ("source", "producer", "label_fr")
+ZERO_NOT_AVAILABLE_COLUMNS = ("source", "vintage", "variable", "reason")
+ZERO_NOT_AVAILABLE_FILE = "zero_not_available.csv"
 
 
 @dataclass
@@ -22,6 +24,13 @@ class Catalogue:
     indicators: pd.DataFrame
     variables: pd.DataFrame  # source, vintage, variable, indicator_id
     sources: pd.DataFrame
+    # source, vintage, variable: counts whose published zero means "not available"
+    zero_not_available: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ZERO_NOT_AVAILABLE_COLUMNS)))
+
+    def zero_not_available_for(self, source: str, vintage: int) -> frozenset[str]:
+        rows = self.zero_not_available
+        rows = rows[(rows["source"] == source) & (rows["vintage"] == vintage)]
+        return frozenset(rows["variable"])
 
     def variables_for(self, source: str, vintage: int) -> dict[str, str]:
         rows = self.variables[(self.variables["source"] == source) & (self.variables["vintage"] == vintage)]
@@ -53,8 +62,15 @@ def load_catalogue(catalogue_dir: Path) -> Catalogue:
         raise SourceFileError("data/catalogue/source_variables.csv", f"variable {row.variable} déjà définie pour "
                               f"{row.source} {row.vintage}", line=int(row.source_row))
     variables = variables.astype({"vintage": "int64"})
+    zero_not_available = read(ZERO_NOT_AVAILABLE_FILE, ZERO_NOT_AVAILABLE_COLUMNS)
+    known = set(zip(variables["source"], variables["vintage"].astype(str), variables["variable"]))
+    for row in zero_not_available.itertuples():
+        if (row.source, row.vintage, row.variable) not in known:
+            raise SourceFileError(f"data/catalogue/{ZERO_NOT_AVAILABLE_FILE}", f"variable {row.variable} absente de "
+                                  f"source_variables.csv pour {row.source} {row.vintage}", line=int(row.source_row))
     return Catalogue(
         indicators=indicators.drop(columns="source_row").reset_index(drop=True),
         variables=variables.drop(columns="source_row").reset_index(drop=True),
         sources=sources.drop(columns="source_row").reset_index(drop=True),
+        zero_not_available=zero_not_available.drop(columns="source_row").astype({"vintage": "int64"}).reset_index(drop=True),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -10,11 +12,40 @@ from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.manifest import Manifest, RawFile
 from qpv_observatory.observations import combine_observations
+from qpv_observatory.readers.france_travail import read_defm_communes
+from qpv_observatory.readers.insee_referentials import read_cog_communes, read_epci_composition, read_qpv_correspondence
+from qpv_observatory.readers.insee_xlsx import read_insee_wide_xlsx
 from qpv_observatory.readers.referential import Referential, combine_referentials, read_anct_qpv_list
-from qpv_observatory.readers.wide import CAF_WIDE, INSEE_WIDE, read_wide_observations
+from qpv_observatory.readers.sig_ville import read_sig_ville_contours, read_sig_ville_wide
+from qpv_observatory.readers.wide import CAF_WIDE, INSEE_COMMUNAL, INSEE_WIDE, WideLayout, read_wide_observations
 
-WIDE_LAYOUTS = {"insee_wide_csv": INSEE_WIDE, "caf_wide_csv": CAF_WIDE}
-REFERENTIAL_READERS = {"anct_qpv_list": read_anct_qpv_list}
+WIDE_LAYOUTS = {"insee_wide_csv": INSEE_WIDE, "caf_wide_csv": CAF_WIDE, "insee_commune_csv": INSEE_COMMUNAL}
+
+
+def _wide_csv(layout: WideLayout, path: Path, display_name: str, entry: RawFile, variables: dict[str, str],
+              zero_not_available: frozenset[str]) -> pd.DataFrame:
+    return read_wide_observations(path, display_name, layout, entry.source, entry.vintage, entry.label, variables,
+                                  zero_not_available)
+
+
+# The manifest's `reader` name -> function(path, display name, manifest entry, variables, zero-not-available set).
+ObservationReader = Callable[[Path, str, RawFile, dict[str, str], frozenset[str]], pd.DataFrame]
+OBSERVATION_READERS: dict[str, ObservationReader] = {
+    **{name: partial(_wide_csv, layout) for name, layout in WIDE_LAYOUTS.items()},
+    "insee_wide_xlsx": lambda path, display, e, variables, zeros: read_insee_wide_xlsx(
+        path, display, e.source, e.vintage, e.label, variables, zeros),
+    "sig_ville_wide_csv": lambda path, display, e, variables, zeros: read_sig_ville_wide(
+        path, display, e.source, e.vintage, e.label, variables, zeros),
+    "france_travail_defm_csv": lambda path, display, e, variables, zeros: read_defm_communes(
+        path, display, e.source, e.vintage, e.label, variables, e.period),
+}
+REFERENTIAL_READERS = {
+    "anct_qpv_list": read_anct_qpv_list,
+    "insee_cog_communes": read_cog_communes,
+    "insee_epci_composition": read_epci_composition,
+    "anct_qpv_correspondence": read_qpv_correspondence,
+    "sig_ville_qpv_contours": read_sig_ville_contours,
+}
 
 
 def _display(entry: RawFile) -> str:
@@ -22,16 +53,16 @@ def _display(entry: RawFile) -> str:
 
 
 def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -> pd.DataFrame:
-    layout = WIDE_LAYOUTS.get(entry.reader)
-    if layout is None:
+    reader = OBSERVATION_READERS.get(entry.reader)
+    if reader is None:
         raise SourceFileError(_display(entry), f"lecteur {entry.reader!r} inconnu ; lecteurs disponibles : "
-                                               f"{', '.join(sorted(WIDE_LAYOUTS))}")
+                                               f"{', '.join(sorted(OBSERVATION_READERS))}")
     variables = catalogue.variables_for(entry.source, entry.vintage)
     if not variables:
         raise SourceFileError(_display(entry), f"le catalogue ne décrit aucune variable pour la source "
                                                f"{entry.source} millésime {entry.vintage} (data/catalogue/source_variables.csv)")
-    return read_wide_observations(raw_dir / entry.path, _display(entry), layout, entry.source, entry.vintage,
-                                  entry.label, variables)
+    return reader(raw_dir / entry.path, _display(entry), entry, variables,
+                  catalogue.zero_not_available_for(entry.source, entry.vintage))
 
 
 def read_source_observations(raw_dir: Path, manifest: Manifest, source: str, catalogue: Catalogue) -> pd.DataFrame:

@@ -19,6 +19,7 @@ class RawFile:
     vintage: int = 0
     label: str = ""
     geography: int = 0  # referentials only
+    period: str = ""  # quarterly sources: the quarter to read ("2024-T4")
 
 
 @dataclass(frozen=True)

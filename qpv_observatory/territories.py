@@ -64,3 +64,11 @@ def is_valid_code(code: str, level: str) -> bool:
 def normalise_code(raw: object) -> str:
     """Strip the stray spaces referentials carry; keep leading zeros (never via int)."""
     return str(raw).strip().upper()
+
+
+def level_from_code(code: str) -> str | None:
+    """The level a code's form implies, for files without a level column; None if unrecognised."""
+    for level in (QPV, COMMUNE, EPCI):
+        if is_valid_code(code, level):
+            return level
+    return None

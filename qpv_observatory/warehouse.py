@@ -25,6 +25,9 @@ TABLE_DOCS = {
     "sources": "Sources de données (producteur, libellé).",
     "territories": "Territoires : QPV, communes, EPCI (code et nom).",
     "qpv_links": "Rattachement de chaque QPV à sa ou ses communes et à son EPCI, par géographie (2015, 2024).",
+    "commune_epci": "Composition communale des EPCI (INSEE) : commune et EPCI d'appartenance.",
+    "qpv_correspondence": "Correspondance officielle entre les QPV 2024 et les QPV 2015 qu'ils reprennent "
+                          "(aucun pour un nouveau quartier, plusieurs en cas de fusion), avec le statut publié.",
     "observations": "Une valeur publiée par ligne : indicateur, territoire, année, source ; "
                     "statut (ok, secret, not_available...) et fichier brut / ligne d'origine.",
     "gaps": "Écarts QPV / territoire de comparaison (commune, EPCI) : écart en points (ou unité), rapport, situation.",

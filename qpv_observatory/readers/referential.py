@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +13,8 @@ from qpv_observatory.territories import COMMUNE, EPCI, QPV, is_valid_code, norma
 
 TERRITORY_COLUMNS = ["territory_code", "territory_level", "name"]
 LINK_COLUMNS = ["qpv_code", "commune_code", "epci_code", "geography"]
+COMMUNE_EPCI_COLUMNS = ["commune_code", "epci_code"]
+CORRESPONDENCE_COLUMNS = ["qpv_2024", "qpv_2015", "status_2024"]
 
 ANCT_COLUMNS = ("code_qp", "lib_qp", "insee_com", "lib_com", "siren_epci", "lib_epci")
 
@@ -21,6 +23,10 @@ ANCT_COLUMNS = ("code_qp", "lib_qp", "insee_com", "lib_com", "siren_epci", "lib_
 class Referential:
     territories: pd.DataFrame  # territory_code, territory_level, name
     qpv_links: pd.DataFrame  # qpv_code, commune_code, epci_code, geography: many-to-many
+    # INSEE EPCI composition: fills the EPCI of links whose list gave only the commune.
+    commune_epci: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMMUNE_EPCI_COLUMNS))
+    # Official 2015 -> 2024 correspondence: one row per (2024 QPV, 2015 QPV) pair.
+    qpv_correspondence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CORRESPONDENCE_COLUMNS))
 
 
 def read_anct_qpv_list(path: Path, display_name: str, geography: int) -> Referential:
@@ -49,6 +55,15 @@ def combine_referentials(parts: list[Referential]) -> Referential:
     links = pd.concat([p.qpv_links for p in parts], ignore_index=True) if parts else pd.DataFrame(columns=LINK_COLUMNS)
     territories = (territories.drop_duplicates(["territory_code", "territory_level"])
                    .sort_values(["territory_level", "territory_code"]).reset_index(drop=True))
+    commune_epci = (pd.concat([p.commune_epci for p in parts], ignore_index=True) if parts
+                    else pd.DataFrame(columns=COMMUNE_EPCI_COLUMNS)).drop_duplicates()
+    correspondence = (pd.concat([p.qpv_correspondence for p in parts], ignore_index=True) if parts
+                      else pd.DataFrame(columns=CORRESPONDENCE_COLUMNS)).drop_duplicates()
+    if len(commune_epci):
+        known_epci = links["commune_code"].map(commune_epci.set_index("commune_code")["epci_code"])
+        links = links.assign(epci_code=links["epci_code"].where(links["epci_code"].notna(), known_epci))
     links = links.drop_duplicates().sort_values(LINK_COLUMNS).reset_index(drop=True)
     return Referential(territories.astype({"territory_code": "str", "territory_level": "str", "name": "str"}),
-                       links.astype({"qpv_code": "str", "commune_code": "str", "epci_code": "str", "geography": "int64"}))
+                       links.astype({"qpv_code": "str", "commune_code": "str", "epci_code": "str", "geography": "int64"}),
+                       commune_epci.sort_values(COMMUNE_EPCI_COLUMNS).reset_index(drop=True).astype("str"),
+                       correspondence.sort_values(CORRESPONDENCE_COLUMNS).reset_index(drop=True).astype("str"))

@@ -1,0 +1,67 @@
+"""France Travail / Dares job-seeker counts by commune: one row per quarter, commune and category.
+
+``Date`` is a quarter as published (``2024-T4``); ``Total`` rows are aggregates of the rows above
+and are skipped, never read as a territory. Counts are rounded by the source and kept as published.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.observations import conform
+from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
+from qpv_observatory.territories import COMMUNE, is_valid_code, normalise_code
+from qpv_observatory.values import ValueParseError, parse_value
+
+DEFM_COLUMNS = ("Date", "Code_commune", "Libelle_commune", "Categorie", "Nombre")
+QUARTER_RE = re.compile(r"^(\d{4})-T([1-4])$")
+TOTAL = "total"
+
+
+def read_defm_communes(path: Path, display_name: str, source: str, vintage: int, source_label: str,
+                       variables: dict[str, str], period: str = "") -> pd.DataFrame:
+    """Counts of the quarter ``period`` (or the file's only quarter of ``vintage``) for the catalogued categories."""
+    raw = read_delimited(path, display_name, DEFM_COLUMNS)
+    raw = raw[~raw["Code_commune"].str.strip().str.lower().eq(TOTAL)
+              & ~raw["Libelle_commune"].str.strip().str.lower().eq(TOTAL)]
+    for date, line in zip(raw["Date"], raw[LINE_COLUMN]):
+        if not QUARTER_RE.match(date.strip()):
+            raise SourceFileError(display_name, f"trimestre {date!r} : format AAAA-TN attendu (ex. 2024-T4)",
+                                  line=int(line), column="Date")
+    raw = raw.assign(Date=raw["Date"].str.strip())
+    quarters = sorted(q for q in raw["Date"].unique() if q.startswith(f"{vintage}-"))
+    if period:
+        if period not in quarters:
+            raise SourceFileError(display_name, f"trimestre {period} absent ; trimestres {vintage} du fichier : "
+                                                f"{', '.join(quarters) or 'aucun'}")
+    elif len(quarters) == 1:
+        period = quarters[0]
+    else:
+        raise SourceFileError(display_name, f"{len(quarters)} trimestres {vintage} dans le fichier "
+                                            f"({', '.join(quarters) or 'aucun'}) : indiquer lequel lire "
+                                            "avec « period » dans data/raw/sources.toml")
+    rows = raw[(raw["Date"] == period) & raw["Categorie"].str.strip().isin(variables)]
+    if rows.empty:
+        raise SourceFileError(display_name, f"aucune catégorie connue pour {period} ; attendu au moins une de : "
+                                            f"{', '.join(sorted(variables))}", column="Categorie")
+    records = []
+    for row in rows.itertuples(index=False):
+        line = int(getattr(row, LINE_COLUMN))
+        code = normalise_code(row.Code_commune)
+        if not is_valid_code(code, COMMUNE):
+            raise SourceFileError(display_name, f"code commune {code!r} invalide", line=line, column="Code_commune")
+        try:
+            parsed = parse_value(row.Nombre)
+        except ValueParseError as exc:
+            raise SourceFileError(display_name, str(exc), line=line, column="Nombre") from None
+        records.append({
+            "indicator_id": variables[row.Categorie.strip()], "territory_code": code, "territory_level": COMMUNE,
+            "year": int(period[:4]), "value": parsed.value, "status": parsed.status, "marker": parsed.marker,
+            "source": source, "source_label": source_label, "vintage": vintage, "period": period,
+            "source_file": display_name, "source_row": line,
+        })
+    return conform(pd.DataFrame.from_records(records))

@@ -1,0 +1,74 @@
+"""The new readers chosen by name in sources.toml, through the whole pipeline up to the warehouse."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from pipelines.definitions import all_assets
+from pipelines.resources import ObservatoryPaths
+from qpv_observatory.warehouse import DATABASE_NAME
+from tests.test_source_readers import DEFM, epci_workbook, title_block, write_text, write_xlsx
+
+MANIFEST = """
+[[referential]]
+path = "referentiels/qpv2024.csv"
+reader = "anct_qpv_list"
+geography = 2024
+
+[[referential]]
+path = "referentiels/correspondance.csv"
+reader = "anct_qpv_correspondence"
+geography = 2024
+
+[[referential]]
+path = "referentiels/epci.xlsx"
+reader = "insee_epci_composition"
+geography = 0
+
+[[file]]
+path = "filosofi2021_qpv.xlsx"
+reader = "insee_wide_xlsx"
+source = "insee_filosofi"
+vintage = 2021
+label = "INSEE, Filosofi 2021"
+
+[[file]]
+path = "defm.csv"
+reader = "france_travail_defm_csv"
+source = "france_travail"
+vintage = 2024
+period = "2024-T4"
+label = "France Travail - Dares, 4e trimestre 2024"
+"""
+
+
+def test_manifest_readers_feed_the_warehouse_and_the_gaps(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "referentiels").mkdir(parents=True)
+    (raw / "sources.toml").write_text(MANIFEST, encoding="utf-8")
+    write_text(raw / "referentiels", "qpv2024.csv", "code_qp;lib_qp;insee_com;lib_com;siren_epci;lib_epci\n"
+               "QN03402M;Mosson;34172;Montpellier;243400017;Montpellier Méditerranée Métropole\n", "cp1252")
+    write_text(raw / "referentiels", "correspondance.csv", "QP2024;Label_QP2024;Statut;QP2015_1;QP2015_2\n"
+               "QN03402M;Mosson;Modifié;QP034005;QP034004\n")
+    epci_workbook(raw / "referentiels")
+    write_xlsx(raw, "filosofi2021_qpv.xlsx", {"Filosofi 2021": title_block(6) + [
+        ["CODGEO", "LIBGEO", "NIVGEO", "DISP_MED_A21"],
+        ["QN03402M", "Mosson", "QP", 11900],
+        ["34172", "Montpellier", "COM", 19850],
+        ["243400017", "Montpellier Méditerranée Métropole", "EPCI", 21040]]})
+    write_text(raw, "defm.csv", DEFM)
+    curated = tmp_path / "curated"
+    selection = dg.AssetSelection.all() - dg.AssetSelection.assets("indicator_charts")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(all_assets, selection=selection, instance=instance,
+                                resources={"paths": ObservatoryPaths(raw_dir=str(raw), curated_dir=str(curated))})
+    assert result.success
+    with duckdb.connect(str(curated / DATABASE_NAME), read_only=True) as con:
+        assert con.sql("SELECT qpv_2015 FROM qpv_correspondence WHERE qpv_2024 = 'QN03402M' "
+                       "ORDER BY qpv_2015").fetchall() == [("QP034004",), ("QP034005",)]
+        assert con.sql("SELECT epci_code FROM commune_epci WHERE commune_code = '34172'").fetchall() == [("243400017",)]
+        assert con.sql("SELECT comparison_level, gap FROM gaps WHERE qpv_code = 'QN03402M' "
+                       "ORDER BY comparison_level").fetchall() == [("commune", 11900 - 19850), ("epci", 11900 - 21040)]
+        assert con.sql("SELECT value, period FROM observations WHERE indicator_id = 'demandeurs_emploi_abc' "
+                       "AND territory_code = '79191'").fetchall() == [(5185.0, "2024-T4")]
