@@ -66,34 +66,34 @@ def _check_members(members: pd.DataFrame, expected: list[str], label: str) -> No
     """Every QPV of the perimeter must have a published number, else the derived value is withheld."""
     missing = sorted(set(expected) - set(members["territory_code"]))
     if missing:
-        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : aucune valeur pour {', '.join(missing)} dans la source")
+        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : aucune valeur pour {', '.join(missing)} dans la source")
     secret = members[members["status"] == SECRET]
     if len(secret):
         codes = ", ".join(sorted(secret["territory_code"]))
-        raise _Blocked(SECRET, f"{label} non publié : {codes} soumis au secret statistique ; publier cette valeur "
+        raise _Blocked(SECRET, f"valeur de {label} non publiée : {codes} soumis au secret statistique ; la publier "
                                "permettrait de retrouver la valeur secrète par différence")
     other = members[members["status"] != OK]
     if len(other):
         row = other.sort_values("territory_code").iloc[0]
-        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : valeur de {row.territory_code} non publiée "
+        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : valeur de {row.territory_code} non publiée "
                                        f"({STATUS_LABELS_FR.get(row.status, row.status)})")
 
 
 def _check_territory(territory: pd.Series | None, label: str, territory_label: str) -> None:
     if territory is None:
-        raise _Blocked(ABSENT, f"{label} non calculable : valeur de {territory_label} absente des sources")
+        raise _Blocked(ABSENT, f"valeur de {label} non calculable : valeur de {territory_label} absente des sources")
     if territory["status"] == SECRET:
-        raise _Blocked(SECRET, f"{label} non publié : valeur de {territory_label} soumise au secret statistique")
+        raise _Blocked(SECRET, f"valeur de {label} non publiée : valeur de {territory_label} soumise au secret statistique")
     if territory["status"] != OK:
-        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : valeur de {territory_label} non publiée "
+        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : valeur de {territory_label} non publiée "
                                        f"({STATUS_LABELS_FR.get(territory['status'], territory['status'])})")
 
 
 def _need_counts(frame: pd.DataFrame, columns: tuple[str, ...], label: str, aggregation: str) -> None:
     lacking = frame[frame[list(columns)].isna().any(axis=1)]
     if len(lacking):
-        what = "numérateur et dénominateur" if aggregation == RATIO_OF_SUMS else "poids (dénominateur)"
-        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : la source ne donne pas le {what} de "
+        what = "numérateur et le dénominateur" if aggregation == RATIO_OF_SUMS else "poids (dénominateur)"
+        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : la source ne donne pas le {what} de "
                                        f"{', '.join(sorted(lacking['territory_code']))} ; un taux ne se moyenne pas")
 
 
@@ -214,7 +214,7 @@ def derive_comparison_territories(observations: pd.DataFrame, referential: Refer
             blocked = None
             if across:  # the part of such a QPV lying in this commune is not published
                 blocked = {"value": None, "numerator": None, "denominator": None, "status": NOT_COMPUTABLE,
-                           "reason": f"la commune hors QPV non calculable : {', '.join(across)} s'étend sur "
+                           "reason": f"valeur de la commune hors QPV non calculable : {', '.join(across)} s'étend sur "
                                      "plusieurs communes et sa part dans celle-ci n'est pas publiée"}
             add(COMMUNE_HORS_QPV, hors_qpv_code(commune), commune, f"{commune_name} hors QPV", members,
                 _territory_figure(observations, COMMUNE, commune, indicator, year, source), commune_name,
@@ -245,18 +245,18 @@ def qpv_shares(observations: pd.DataFrame, referential: Referential, indicators:
                     continue
                 name = names.get((code, level), code)
                 territory = _territory_figure(observations, level, code, indicator, year, source)
-                label = f"la part de {name} en QPV"
+                label = f"la part en QPV de {name}"
                 qpv_total = territory_total = share = None
                 status, reason = OK, None
                 try:
                     if level == COMMUNE and spanning & set(members):
-                        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : un QPV s'étend sur plusieurs communes")
+                        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : un QPV s'étend sur plusieurs communes")
                     _check_members(group[group["territory_code"].isin(members)], members, label)
                     qpv_total = float(group[group["territory_code"].isin(members)]["value"].astype("float64").sum())
                     _check_territory(territory, label, name)
                     territory_total = float(territory["value"])
                     if territory_total <= 0 or qpv_total > territory_total:
-                        raise _Blocked(NOT_COMPUTABLE, f"{label} non calculable : total du territoire incohérent")
+                        raise _Blocked(NOT_COMPUTABLE, f"valeur de {label} non calculable : total du territoire incohérent")
                     share = round(100.0 * qpv_total / territory_total, PRECISION)
                 except _Blocked as blocked:
                     status, reason = blocked.status, blocked.reason

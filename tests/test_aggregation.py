@@ -137,3 +137,52 @@ def test_a_qpv_spanning_two_communes_blocks_commune_hors_qpv():
         row = out.loc[("pauvrete", f"{commune}-HORS-QPV")]
         assert row["status"] == "not_computable" and "plusieurs communes" in row["reason"]
     assert out.loc[("pauvrete", "243400017-QPV"), "status"] == "ok"  # the EPCI perimeter is unaffected
+
+
+def gaps_for(observations, referential=REFERENTIAL):
+    from qpv_observatory.gaps import compute_gaps
+    return compute_gaps(observations, referential, INDICATORS,
+                        derive_comparison_territories(observations, referential, INDICATORS))
+
+
+def test_gap_table_gains_the_derived_levels_with_gap_in_points_and_ratio():
+    gaps = gaps_for(obs(POVERTY)).set_index(["qpv_code", "comparison_level"])
+    nord = gaps.loc[("QP034001", "commune_hors_qpv")]
+    # 40 % in the QPV against 14.375 % in Montpellier outside its QPV
+    assert nord["comparison_code"] == "34172-HORS-QPV" and nord["comparison_name"] == "Montpellier hors QPV"
+    assert nord["gap"] == pytest.approx(25.625) and nord["ratio"] == pytest.approx(40 / 14.375)
+    assert nord["gap_unit"] == "points" and nord["qpv_situation"] == "unfavourable"
+    contract = gaps.loc[("QP034002", "qpv_contrat")]
+    assert contract["gap"] == pytest.approx(10 - 100 * 800 / 4500)
+    assert contract["qpv_situation"] == "favourable"
+    assert gaps.loc[("QP034003", "epci_hors_qpv"), "comparison_value"] == pytest.approx(100 * 3400 / 25500)
+    # commune and EPCI keep their rows
+    assert gaps.loc[("QP034001", "commune"), "gap"] == pytest.approx(25.0)
+
+
+def test_gap_table_states_why_a_commune_hors_qpv_is_withheld():
+    rows = list(POVERTY)
+    rows[1] = ("pauvrete", "QP034002", None, "secret", None, None)
+    gaps = gaps_for(obs(rows)).set_index(["qpv_code", "comparison_level"])
+    nord = gaps.loc[("QP034001", "commune_hors_qpv")]
+    assert nord["comparison_status"] == "secret" and pd.isna(nord["comparison_value"]) and pd.isna(nord["gap"])
+    assert "QP034002" in nord["comparison_reason"]
+    from qpv_observatory.gaps import gap_portrait
+    portrait = gap_portrait(gaps.reset_index()).set_index("qpv_code")
+    assert portrait.loc["QP034001", "commune_hors_qpv_status"] == "secret"
+    assert "secret statistique" in portrait.loc["QP034001", "commune_hors_qpv_reason"]
+    assert portrait.loc["QP034003", "commune_hors_qpv_status"] == "ok"
+
+
+def test_levels_read_from_sources_are_compared_when_a_source_has_them():
+    extra = obs([("pauvrete", "QPVFR", 43.0, "ok", None, None), ("pauvrete", "FRMETRO", 14.5, "ok", None, None),
+                 ("pauvrete", "00759", 16.0, "ok", None, None)])
+    extra["territory_level"] = ["qpv_france", "france_metro", "unite_urbaine"]
+    observations = pd.concat([obs(POVERTY), extra], ignore_index=True)
+    referential = Referential(REFERENTIAL.territories,
+                              REFERENTIAL.qpv_links.assign(unite_urbaine_code=["00759", "00759", None]))
+    gaps = gaps_for(observations, referential).set_index(["qpv_code", "comparison_level"])
+    assert gaps.loc[("QP034001", "qpv_france"), "gap"] == pytest.approx(-3.0)
+    assert gaps.loc[("QP034003", "france_metro"), "ratio"] == pytest.approx(20 / 14.5)
+    assert gaps.loc[("QP034002", "unite_urbaine"), "gap"] == pytest.approx(-6.0)
+    assert ("QP034003", "unite_urbaine") not in gaps.index  # no unité urbaine in the referential for this QPV

@@ -14,7 +14,8 @@ import pandas as pd
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
-from qpv_observatory.territories import COMMUNE, EPCI, QPV, is_valid_code, normalise_code
+from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
+                                         is_valid_code, normalise_code)
 from qpv_observatory.values import ValueParseError, parse_value
 
 
@@ -31,7 +32,11 @@ class WideLayout:
         return (self.code_column, self.label_column, self.level_column, *self.other_columns)
 
 
-INSEE_WIDE = WideLayout("CODGEO", "LIBGEO", "NIVGEO", {"QP": QPV, "QPV": QPV, "COM": COMMUNE, "EPCI": EPCI})
+INSEE_WIDE = WideLayout("CODGEO", "LIBGEO", "NIVGEO", {
+    "QP": QPV, "QPV": QPV, "COM": COMMUNE, "EPCI": EPCI,
+    # Wider comparison levels, when a file carries them (see territories.py).
+    "UU": UNITE_URBAINE, "ENSQPV": QPV_FRANCE, "METRO": FRANCE_METRO, "FRANCE": FRANCE,
+})
 CAF_WIDE = WideLayout("Code_Territoire", "Libelle_Territoire", "Type_Territoire",
                       {"QPV": QPV, "Commune": COMMUNE, "EPCI": EPCI}, other_columns=("Date_Ref",))
 
