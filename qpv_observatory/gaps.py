@@ -118,7 +118,7 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
         # One territory per national level: every QPV is compared with it.
         pairs = pd.DataFrame({"qpv_code": qpv["territory_code"].unique(), "_all": 1})
         parts.append(_comparison_rows(qpv, pairs, "_all", source_figures(level, "_all").assign(_all=1), level, "inner"))
-    gaps = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    gaps = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     both_ok = (gaps["qpv_status"] == OK) & (gaps["comparison_status"] == OK)
     gaps["gap"] = (gaps["qpv_value"] - gaps["comparison_value"]).where(both_ok).round(PRECISION)
     nonzero = both_ok & (gaps["comparison_value"] != 0)
