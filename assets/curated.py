@@ -6,6 +6,7 @@ import pandas as pd
 
 from assets.ingestion import SOURCES
 from pipelines.resources import ObservatoryPaths
+from qpv_observatory.aggregation import derive_comparison_territories, qpv_shares as compute_qpv_shares
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.charts import indicator_charts as draw_indicator_charts
 from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
@@ -23,9 +24,26 @@ def observations(context: dg.AssetExecutionContext, **per_source: pd.DataFrame) 
     return combined
 
 
-@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI.")
-def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue) -> pd.DataFrame:
-    return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators)
+@dg.asset(group_name="analysis", description="Territoires de comparaison dérivés : ensemble des QPV du contrat, "
+                                              "commune hors QPV, EPCI hors QPV (secret statistique préservé).")
+def comparison_territories(context: dg.AssetExecutionContext, observations: pd.DataFrame,
+                           qpv_referential: Referential, indicator_catalogue: Catalogue) -> pd.DataFrame:
+    derived = derive_comparison_territories(observations, qpv_referential, indicator_catalogue.indicators)
+    context.add_output_metadata({"rows": len(derived),
+                                 "by_status": derived["status"].value_counts().sort_index().to_dict()})
+    return derived
+
+
+@dg.asset(group_name="analysis", description="Part de la population de chaque commune et EPCI vivant en QPV.")
+def qpv_shares(observations: pd.DataFrame, qpv_referential: Referential,
+               indicator_catalogue: Catalogue) -> pd.DataFrame:
+    return compute_qpv_shares(observations, qpv_referential, indicator_catalogue.indicators)
+
+
+@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI et autres niveaux de comparaison.")
+def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue,
+         comparison_territories: pd.DataFrame) -> pd.DataFrame:
+    return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators, comparison_territories)
 
 
 @dg.asset(group_name="analysis", description="Portrait par QPV : QPV, commune et EPCI côte à côte.")
@@ -36,7 +54,8 @@ def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
 @dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet dans data/curated/.")
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
-                      gap_portrait: pd.DataFrame) -> dg.MaterializeResult:
+                      gap_portrait: pd.DataFrame, comparison_territories: pd.DataFrame,
+                      qpv_shares: pd.DataFrame) -> dg.MaterializeResult:
     published = publish_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
@@ -47,6 +66,8 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "observations": observations,
         "gaps": gaps,
         "gap_portrait": gap_portrait,
+        "comparison_territories": comparison_territories,
+        "qpv_shares": qpv_shares,
     }, paths.curated)
     return dg.MaterializeResult(metadata={"database": dg.MetadataValue.path(str(published.database)),
                                           "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})

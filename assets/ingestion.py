@@ -11,7 +11,7 @@ from qpv_observatory.manifest import load_manifest
 from qpv_observatory.readers.referential import Referential
 
 # Source ids of data/catalogue/sources.csv (a test keeps the two in step).
-SOURCES = ("insee_rp", "insee_filosofi", "cnaf", "cnam", "sig_ville", "france_travail")
+SOURCES = ("insee_rp", "insee_filosofi", "cnaf", "cnam", "sig_ville", "france_travail", "insee_populations_legales")
 
 
 @dg.asset(group_name="ingestion", description="Catalogue des indicateurs et correspondance des variables par millésime.")

@@ -14,6 +14,10 @@ INDICATOR_COLUMNS = ("indicator_id", "label_fr", "unit", "theme", "source", "pol
 POLARITIES = ("higher_is_worse", "higher_is_better", "neutral")
 AGGREGATIONS = ("sum", "ratio_of_sums", "weighted_mean", "not_aggregable")
 VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
+# Optional column of source_variables.csv: what the variable gives for its indicator. Counts
+# (numerator, denominator) let rates be aggregated as a ratio of sums; default "value".
+VALUE_ROLE, NUMERATOR_ROLE, DENOMINATOR_ROLE = "value", "numerator", "denominator"
+VARIABLE_ROLES = (VALUE_ROLE, NUMERATOR_ROLE, DENOMINATOR_ROLE)
 SOURCE_COLUMNS = ("source", "producer", "label_fr")
 ZERO_NOT_AVAILABLE_COLUMNS = ("source", "vintage", "variable", "reason")
 ZERO_NOT_AVAILABLE_FILE = "zero_not_available.csv"
@@ -22,7 +26,7 @@ ZERO_NOT_AVAILABLE_FILE = "zero_not_available.csv"
 @dataclass
 class Catalogue:
     indicators: pd.DataFrame
-    variables: pd.DataFrame  # source, vintage, variable, indicator_id
+    variables: pd.DataFrame  # source, vintage, variable, indicator_id, role
     sources: pd.DataFrame
     # source, vintage, variable: counts whose published zero means "not available"
     zero_not_available: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ZERO_NOT_AVAILABLE_COLUMNS)))
@@ -32,9 +36,20 @@ class Catalogue:
         rows = rows[(rows["source"] == source) & (rows["vintage"] == vintage)]
         return frozenset(rows["variable"])
 
+    def _rows_for(self, source: str, vintage: int) -> pd.DataFrame:
+        return self.variables[(self.variables["source"] == source) & (self.variables["vintage"] == vintage)]
+
     def variables_for(self, source: str, vintage: int) -> dict[str, str]:
-        rows = self.variables[(self.variables["source"] == source) & (self.variables["vintage"] == vintage)]
+        """File column -> indicator id, for the columns that carry the published value."""
+        rows = self._rows_for(source, vintage)
+        rows = rows[rows["role"] == VALUE_ROLE]
         return dict(zip(rows["variable"], rows["indicator_id"]))
+
+    def count_variables_for(self, source: str, vintage: int) -> dict[str, tuple[str, str]]:
+        """File column -> (indicator id, numerator or denominator)."""
+        rows = self._rows_for(source, vintage)
+        rows = rows[rows["role"] != VALUE_ROLE]
+        return {v: (i, r) for v, i, r in zip(rows["variable"], rows["indicator_id"], rows["role"])}
 
 
 def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | set[str], display_name: str) -> None:
@@ -51,6 +66,10 @@ def load_catalogue(catalogue_dir: Path) -> Catalogue:
     sources = read("sources.csv", SOURCE_COLUMNS)
     indicators = read("indicators.csv", INDICATOR_COLUMNS)
     variables = read("source_variables.csv", VARIABLE_COLUMNS)
+    if "role" not in variables.columns:
+        variables["role"] = VALUE_ROLE
+    variables["role"] = variables["role"].str.strip().replace("", VALUE_ROLE)
+    _check_allowed(variables, "role", VARIABLE_ROLES, "data/catalogue/source_variables.csv")
     _check_allowed(indicators, "polarity", POLARITIES, "data/catalogue/indicators.csv")
     _check_allowed(indicators, "aggregation", AGGREGATIONS, "data/catalogue/indicators.csv")
     _check_allowed(indicators, "source", set(sources["source"]), "data/catalogue/indicators.csv")

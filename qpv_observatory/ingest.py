@@ -9,6 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from qpv_observatory.catalogue import Catalogue
+from qpv_observatory.counts import count_column_ids, fold_counts
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.manifest import Manifest, RawFile
 from qpv_observatory.observations import combine_observations
@@ -61,8 +62,10 @@ def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -
     if not variables:
         raise SourceFileError(_display(entry), f"le catalogue ne décrit aucune variable pour la source "
                                                f"{entry.source} millésime {entry.vintage} (data/catalogue/source_variables.csv)")
-    return reader(raw_dir / entry.path, _display(entry), entry, variables,
-                  catalogue.zero_not_available_for(entry.source, entry.vintage))
+    variables = {**variables, **count_column_ids(catalogue.count_variables_for(entry.source, entry.vintage))}
+    frame = reader(raw_dir / entry.path, _display(entry), entry, variables,
+                   catalogue.zero_not_available_for(entry.source, entry.vintage))
+    return fold_counts(frame, _display(entry))
 
 
 def read_source_observations(raw_dir: Path, manifest: Manifest, source: str, catalogue: Catalogue) -> pd.DataFrame:

@@ -30,8 +30,16 @@ TABLE_DOCS = {
                           "(aucun pour un nouveau quartier, plusieurs en cas de fusion), avec le statut publié.",
     "observations": "Une valeur publiée par ligne : indicateur, territoire, année, source ; "
                     "statut (ok, secret, not_available...) et fichier brut / ligne d'origine.",
-    "gaps": "Écarts QPV / territoire de comparaison (commune, EPCI) : écart en points (ou unité), rapport, situation.",
-    "gap_portrait": "Portrait par QPV, indicateur et année : valeurs du QPV, de la commune et de l'EPCI côte à côte, écarts et rapports.",
+    "gaps": "Écarts QPV / territoire de comparaison (commune, EPCI, commune hors QPV, EPCI hors QPV, ensemble des QPV "
+            "du contrat, unité urbaine, ensemble des QPV de France, France) : écart en points (ou unité), rapport, "
+            "situation ; comparison_reason dit pourquoi une valeur dérivée n'est pas publiée.",
+    "gap_portrait": "Portrait par QPV, indicateur et année : valeurs du QPV, de la commune, de l'EPCI et des autres "
+                    "niveaux de comparaison côte à côte, écarts et rapports.",
+    "comparison_territories": "Territoires de comparaison dérivés (ensemble des QPV du contrat, commune hors QPV, EPCI hors "
+                              "QPV) : valeur, numérateur, dénominateur, mode d'agrégation, statut et raison quand la "
+                              "valeur n'est pas publiée (secret statistique, non agrégeable, donnée absente).",
+    "qpv_shares": "Part de la population (ou d'un effectif) de chaque commune et EPCI vivant en QPV : total des QPV, "
+                  "total du territoire, part en %, statut et raison si non calculable.",
 }
 
 

@@ -14,8 +14,8 @@ import pandas as pd
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
-from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, is_valid_code,
-                                         level_from_code, normalise_code)
+from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
+                                         is_valid_code, level_from_code, normalise_code)
 from qpv_observatory.values import NOT_AVAILABLE, ParsedValue, ValueParseError, parse_value
 
 
@@ -33,10 +33,11 @@ class WideLayout:
         return tuple(c for c in (self.code_column, self.label_column, self.level_column, *self.other_columns) if c)
 
 
-# INSEE QPV bases carry comparison rows and the national rows ("ensemble des QPV", France).
+# INSEE QPV bases carry comparison rows and the wider levels: unité urbaine, "ensemble des QPV", France.
 INSEE_WIDE = WideLayout("CODGEO", "LIBGEO", "NIVGEO", {
-    "QP": QPV, "QPV": QPV, "COM": COMMUNE, "EPCI": EPCI,
-    "FRQP": QPV_FRANCE, "ENSQP": QPV_FRANCE, "FRMETRO": FRANCE_METRO, "FRANCE": FRANCE, "FR": FRANCE})
+    "QP": QPV, "QPV": QPV, "COM": COMMUNE, "EPCI": EPCI, "UU": UNITE_URBAINE,
+    "FRQP": QPV_FRANCE, "ENSQP": QPV_FRANCE, "ENSQPV": QPV_FRANCE,
+    "FRMETRO": FRANCE_METRO, "METRO": FRANCE_METRO, "FRANCE": FRANCE, "FR": FRANCE})
 # INSEE communal files (Filosofi, dossier complet): CODGEO only, the level is read from the code.
 INSEE_COMMUNAL = WideLayout("CODGEO", "", "", {})
 # SIG Ville extracts: one row per QPV, ',' separator and '.' decimals.

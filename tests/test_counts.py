@@ -1,0 +1,63 @@
+"""Numerators and denominators read beside a rate, through the catalogue's role column."""
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.catalogue import load_catalogue
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.ingest import read_observation_file
+from qpv_observatory.manifest import RawFile
+
+FILE_TEXT = ("CODGEO;LIBGEO;NIVGEO;DISP_TP6019;NB_PAUVRES;NB_PERS\r\n"
+             "QP079001;Clou Bouchet;QP;54,7;1 420;2 596\r\n"
+             "QP079002;Tour Chabot Gavacherie;QP;s;s;1 200\r\n"
+             "79191;Niort;COM;15,4;8 700;56 500\r\n")
+
+
+@pytest.fixture
+def catalogue(tmp_path) -> Path:
+    folder = tmp_path / "catalogue"
+    shutil.copytree(PROJECT_ROOT / "data" / "catalogue", folder)
+    # The role column is optional in the project's file (every variable there is a value).
+    variables = folder / "source_variables.csv"
+    lines = variables.read_text(encoding="utf-8").splitlines()
+    variables.write_text("\n".join([lines[0] + ";role", *(line + ";" for line in lines[1:])]) + "\n", encoding="utf-8")
+    with variables.open("a", encoding="utf-8") as f:
+        f.write("insee_filosofi;2019;DISP_TP6019;taux_pauvrete;value\n"
+                "insee_filosofi;2019;NB_PAUVRES;taux_pauvrete;numerator\n"
+                "insee_filosofi;2019;NB_PERS;taux_pauvrete;denominator\n")
+    return folder
+
+
+def read(tmp_path: Path, catalogue_dir: Path, text: str) -> pd.DataFrame:
+    (tmp_path / "f.csv").write_text(text, encoding="utf-8")
+    entry = RawFile(path="f.csv", reader="insee_wide_csv", source="insee_filosofi", vintage=2019, label="Filosofi 2019")
+    return read_observation_file(tmp_path, entry, load_catalogue(catalogue_dir))
+
+
+def test_counts_are_kept_beside_the_rate_and_a_secret_count_stays_empty(tmp_path, catalogue):
+    obs = read(tmp_path, catalogue, FILE_TEXT).set_index("territory_code")
+    assert len(obs) == 3 and set(obs["indicator_id"]) == {"taux_pauvrete"}  # counts are not separate figures
+    assert (obs.loc["QP079001", "value"], obs.loc["QP079001", "numerator"], obs.loc["QP079001", "denominator"]) \
+        == (54.7, 1420.0, 2596.0)
+    secret = obs.loc["QP079002"]
+    assert secret["status"] == "secret" and pd.isna(secret["numerator"]) and secret["denominator"] == 1200.0
+
+
+def test_a_file_without_the_count_columns_reads_its_values_only(tmp_path, catalogue):
+    text = "CODGEO;LIBGEO;NIVGEO;DISP_TP6019\r\nQP079001;Clou Bouchet;QP;54,7\r\n"
+    obs = read(tmp_path, catalogue, text)
+    assert obs.iloc[0]["value"] == 54.7 and pd.isna(obs.iloc[0]["numerator"])
+
+
+def test_an_unknown_role_in_the_catalogue_is_refused(tmp_path, catalogue):
+    with (catalogue / "source_variables.csv").open("a", encoding="utf-8") as f:
+        f.write("insee_filosofi;2019;NB_MENAGES;taux_pauvrete;poids\n")
+    with pytest.raises(SourceFileError, match="poids") as error:
+        load_catalogue(catalogue)
+    lines = (catalogue / "source_variables.csv").read_text(encoding="utf-8").splitlines()
+    assert error.value.column == "role" and error.value.line == len(lines)
