@@ -18,7 +18,7 @@ from qpv_observatory.warehouse import publish_tables
 @dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées.",
           ins={f"{s}_observations": dg.AssetIn() for s in SOURCES})
 def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, **per_source: pd.DataFrame) -> pd.DataFrame:
-    with input_errors_reported(paths.validation_report, context.run_id, "observations"):
+    with input_errors_reported(paths.validation_report, context.run.run_id, "observations"):
         combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
     context.add_output_metadata({"rows": len(combined),
                                  "by_status": combined["status"].value_counts().sort_index().to_dict()})

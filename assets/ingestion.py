@@ -17,13 +17,13 @@ SOURCES = ("insee_rp", "insee_filosofi", "cnaf", "cnam")
 
 @dg.asset(group_name="ingestion", description="Catalogue des indicateurs et correspondance des variables par millésime.")
 def indicator_catalogue(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Catalogue:
-    with input_errors_reported(paths.validation_report, context.run_id, "indicator_catalogue"):
+    with input_errors_reported(paths.validation_report, context.run.run_id, "indicator_catalogue"):
         return load_catalogue(paths.catalogue)
 
 
 @dg.asset(group_name="ingestion", description="Référentiel QPV → commune(s) → EPCI.")
 def qpv_referential(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Referential:
-    with input_errors_reported(paths.validation_report, context.run_id, "qpv_referential"):
+    with input_errors_reported(paths.validation_report, context.run.run_id, "qpv_referential"):
         referential = read_referentials(paths.raw, load_manifest(paths.raw))
     context.add_output_metadata({"qpv": int((referential.territories["territory_level"] == "qpv").sum()),
                                  "links": len(referential.qpv_links)})
@@ -35,7 +35,7 @@ def _source_asset(source: str) -> dg.AssetsDefinition:
               description=f"Observations lues dans les fichiers bruts de la source {source}.")
     def _asset(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                indicator_catalogue: Catalogue) -> pd.DataFrame:
-        with input_errors_reported(paths.validation_report, context.run_id, f"{source}_observations"):
+        with input_errors_reported(paths.validation_report, context.run.run_id, f"{source}_observations"):
             observations = read_source_observations(paths.raw, load_manifest(paths.raw), source, indicator_catalogue)
         context.add_output_metadata({"rows": len(observations),
                                      "not_ok": int((observations["status"] != "ok").sum()),

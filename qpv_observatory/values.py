@@ -73,8 +73,8 @@ def parse_value(raw: object) -> ParsedValue:
     try:
         number = float(compact)
     except ValueError:
-        raise ValueParseError(f"{text!r} is neither a number nor a secrecy marker "
+        raise ValueParseError(f"{text!r} n'est ni un nombre ni un marqueur de secret "
                               f"({', '.join(repr(m) for m in sorted(MARKER_STATUS) if m)})") from None
     if math.isnan(number) or math.isinf(number):
-        raise ValueParseError(f"{text!r} is not a finite number")
+        raise ValueParseError(f"{text!r} n'est pas un nombre fini")
     return ParsedValue(number, OK, None)
