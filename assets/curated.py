@@ -12,13 +12,15 @@ from qpv_observatory.charts import indicator_charts as draw_indicator_charts
 from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
+from qpv_observatory.validation_report import input_errors_reported
 from qpv_observatory.warehouse import publish_tables
 
 
 @dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées.",
           ins={f"{s}_observations": dg.AssetIn() for s in SOURCES})
-def observations(context: dg.AssetExecutionContext, **per_source: pd.DataFrame) -> pd.DataFrame:
-    combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
+def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, **per_source: pd.DataFrame) -> pd.DataFrame:
+    with input_errors_reported(paths.validation_report, context.run.run_id, "observations"):
+        combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
     context.add_output_metadata({"rows": len(combined),
                                  "by_status": combined["status"].value_counts().sort_index().to_dict()})
     return combined

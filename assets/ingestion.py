@@ -9,19 +9,22 @@ from qpv_observatory.catalogue import Catalogue, load_catalogue
 from qpv_observatory.ingest import read_referentials, read_source_observations
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.readers.referential import Referential
+from qpv_observatory.validation_report import input_errors_reported
 
 # Source ids of data/catalogue/sources.csv (a test keeps the two in step).
 SOURCES = ("insee_rp", "insee_filosofi", "cnaf", "cnam", "sig_ville", "france_travail", "insee_populations_legales")
 
 
 @dg.asset(group_name="ingestion", description="Catalogue des indicateurs et correspondance des variables par millésime.")
-def indicator_catalogue(paths: ObservatoryPaths) -> Catalogue:
-    return load_catalogue(paths.catalogue)
+def indicator_catalogue(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Catalogue:
+    with input_errors_reported(paths.validation_report, context.run.run_id, "indicator_catalogue"):
+        return load_catalogue(paths.catalogue)
 
 
 @dg.asset(group_name="ingestion", description="Référentiel QPV → commune(s) → EPCI.")
 def qpv_referential(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Referential:
-    referential = read_referentials(paths.raw, load_manifest(paths.raw))
+    with input_errors_reported(paths.validation_report, context.run.run_id, "qpv_referential"):
+        referential = read_referentials(paths.raw, load_manifest(paths.raw))
     context.add_output_metadata({"qpv": int((referential.territories["territory_level"] == "qpv").sum()),
                                  "links": len(referential.qpv_links)})
     return referential
@@ -32,7 +35,8 @@ def _source_asset(source: str) -> dg.AssetsDefinition:
               description=f"Observations lues dans les fichiers bruts de la source {source}.")
     def _asset(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                indicator_catalogue: Catalogue) -> pd.DataFrame:
-        observations = read_source_observations(paths.raw, load_manifest(paths.raw), source, indicator_catalogue)
+        with input_errors_reported(paths.validation_report, context.run.run_id, f"{source}_observations"):
+            observations = read_source_observations(paths.raw, load_manifest(paths.raw), source, indicator_catalogue)
         context.add_output_metadata({"rows": len(observations),
                                      "not_ok": int((observations["status"] != "ok").sum()),
                                      "files": sorted(observations["source_file"].unique().tolist())})

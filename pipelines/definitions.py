@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import curated, ingestion
+from assets import checks, curated, ingestion
 from pipelines.resources import default_paths
 
 OBSERVATORY_JOB = "observatory_refresh"
 
-all_assets = [*dg.load_assets_from_modules([ingestion, curated])]
+all_assets = [*dg.load_assets_from_modules([ingestion, curated]),
+              *dg.load_asset_checks_from_modules([checks])]  # the validation suites, blocking
 
 observatory_refresh = dg.define_asset_job(
     OBSERVATORY_JOB, selection=dg.AssetSelection.all(),

@@ -32,6 +32,15 @@ class ObservatoryPaths(dg.ConfigurableResource):
     def curated(self) -> Path:
         return self._resolve(self.curated_dir, "data/curated")
 
+    @property
+    def expectations(self) -> Path:
+        """great-expectations suites (JSON), versioned with the code."""
+        return PROJECT_ROOT / "expectations"
+
+    @property
+    def validation_report(self) -> Path:
+        return self.curated / "validation"
+
 
 RAW_DIR_ENV = "QPV_OBSERVATORY_RAW_DIR"
 CURATED_DIR_ENV = "QPV_OBSERVATORY_CURATED_DIR"

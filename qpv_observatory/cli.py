@@ -33,6 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
 
     curated = default_paths().curated
+    report = default_paths().validation_report / "index.html"
     with dg.DagsterInstance.get() as instance:
         try:
             result = defs.resolve_job_def(OBSERVATORY_JOB).execute_in_process(
@@ -40,6 +41,19 @@ def _run(args: argparse.Namespace) -> int:
         except SourceFileError as exc:
             print(f"Échec : {exc}", file=sys.stderr)
             print(f"Les sorties publiées dans {curated} n'ont pas été modifiées.", file=sys.stderr)
+            print(f"Rapport de validation : {report}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a blocking validation rule failed: its findings are in the checks
+            failed = [e for e in instance.get_records_for_run(instance.get_run_records(limit=1)[0].dagster_run.run_id).records
+                      if e.event_log_entry.dagster_event and e.event_log_entry.dagster_event.event_type_value
+                      == "ASSET_CHECK_EVALUATION"]
+            descriptions = [r.event_log_entry.dagster_event.event_specific_data.description for r in failed
+                            if not r.event_log_entry.dagster_event.event_specific_data.passed]
+            if not descriptions:
+                raise
+            print("Échec de la validation :", *descriptions, sep="\n", file=sys.stderr)
+            print(f"Les sorties publiées dans {curated} n'ont pas été modifiées ({type(exc).__name__}).", file=sys.stderr)
+            print(f"Rapport de validation : {report}", file=sys.stderr)
             return 1
     if not result.success:
         return 1
@@ -47,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  Entrepôt DuckDB    : {curated / DATABASE_NAME}")
     print(f"  Fichiers Parquet   : {curated / PARQUET_DIR}/")
     print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
+    print(f"  Rapport de validation : {report}")
     print(f"  Historique Dagster : {os.environ['DAGSTER_HOME']} (interface : make ui)")
     return 0
 

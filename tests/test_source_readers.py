@@ -127,6 +127,8 @@ def epci_workbook(tmp_path: Path) -> Path:
              ["243400017", "Montpellier Méditerranée Métropole", "34172", "Montpellier", "34", "76"],
              ["200066918", "Alès Agglomération", "30007", "Alès", "30", "76"],
              ["200066918", "Alès Agglomération", "30189", "Saint-Christol-lez-Alès", "30", "76"],
+             ["200041317", "CA du Niortais", "79191", "Niort", "79", "75"],
+             ["200041317", "CA du Niortais", "79003", "Aiffres", "79", "75"],
              ["ZZZZZZZZZ", "Sans objet", "29155", "Ouessant", "29", "53"]]
     return write_xlsx(tmp_path, "epci.xlsx", {"EPCI": title_block(5) + [["EPCI", "LIBEPCI", "NATURE_EPCI"]],
                                               "Composition_communale": title_block(5) + table})

@@ -21,7 +21,10 @@ def decode_text(data: bytes, display_name: str) -> str:
         try:
             return data[len(codecs.BOM_UTF8):].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SourceFileError(display_name, f"marque UTF-8 (BOM) présente mais contenu non UTF-8 ({exc.reason})") from None
+            line = data.count(b"\n", 0, len(codecs.BOM_UTF8) + exc.start) + 1
+            raise SourceFileError(display_name, f"encodage incohérent : marque UTF-8 (BOM) présente mais contenu "
+                                                f"non UTF-8 (octet {data[len(codecs.BOM_UTF8) + exc.start]:#04x}), "
+                                                "Windows-1252 probable", line=line) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,0 +1,101 @@
+"""Asset checks: the great-expectations suites of expectations/ run on each source and curated table.
+
+Every check is blocking: a failed rule of severity "critical" stops the assets downstream, so the
+previous DuckDB/Parquet outputs stay as they were. Rules of severity "warning" only flag rows.
+Each check also writes its results into the validation report (data/curated/validation/).
+"""
+
+
+import dagster as dg
+import pandas as pd
+
+from assets.ingestion import SOURCES
+from pipelines.resources import ObservatoryPaths
+from qpv_observatory.catalogue import Catalogue
+from qpv_observatory.readers.referential import Referential
+from qpv_observatory.validation import (ValidationOutcome, known_territory_codes, load_plausible_ranges,
+                                        prepare_observations, validate_frame)
+from qpv_observatory.validation_report import record_outcome
+
+
+def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
+                  outcome: ValidationOutcome) -> dg.AssetCheckResult:
+    page = record_outcome(paths.validation_report, context.run.run_id, name, asset, outcome)
+    severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        passed=not outcome.failed_rules, severity=severity, description=outcome.summary_fr(),
+        metadata={"rows": outcome.rows, "rules": outcome.evaluated,
+                  "blocking_findings": len(outcome.blocking), "warnings": len(outcome.warnings),
+                  "by_status": outcome.status_counts, "report": dg.MetadataValue.path(str(page))})
+
+
+def _observation_parameters(referential: Referential, catalogue: Catalogue, source: str | None = None) -> dict:
+    indicators = catalogue.indicators
+    parameters = {"known_territory_codes": known_territory_codes(referential),
+                  "indicator_ids": sorted(indicators["indicator_id"])}
+    if source is not None:
+        # The indicators this source's variables are mapped to (an indicator may come from several sources).
+        variables = catalogue.variables
+        parameters["source_indicator_ids"] = sorted(set(variables.loc[variables["source"] == source, "indicator_id"]))
+    return parameters
+
+
+def _source_check(source: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=f"{source}_observations", name=f"{source}_suite", blocking=True,
+                    description=f"Suite expectations/sources/{source}.json : codes, référentiel, taux, doublons, statuts.",
+                    additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
+    def _check(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
+               indicator_catalogue: Catalogue, observations: pd.DataFrame) -> dg.AssetCheckResult:
+        frame = prepare_observations(observations, qpv_referential,
+                                     indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue))
+        outcome = validate_frame(frame, paths.expectations / "sources" / f"{source}.json",
+                                 _observation_parameters(qpv_referential, indicator_catalogue, source))
+        return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
+
+    return _check
+
+
+source_checks = [_source_check(source) for source in SOURCES]
+
+
+@dg.asset_check(asset="observations", blocking=True,
+                description="Suite expectations/curated/observations.json ; avertissements : valeurs invraisemblables, "
+                            "évolutions brutales, QPV sans territoire de comparaison.",
+                additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
+def observations_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, observations: pd.DataFrame,
+                       qpv_referential: Referential, indicator_catalogue: Catalogue) -> dg.AssetCheckResult:
+    frame = prepare_observations(observations, qpv_referential, indicator_catalogue.indicators,
+                                 load_plausible_ranges(paths.catalogue))
+    outcome = validate_frame(frame, paths.expectations / "curated" / "observations.json",
+                             _observation_parameters(qpv_referential, indicator_catalogue))
+    return _check_result(context, paths, "observations_suite", "observations", outcome)
+
+
+@dg.asset_check(asset="gaps", blocking=True, description="Suite expectations/curated/gaps.json.",
+                additional_ins={"qpv_referential": dg.AssetIn()})
+def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, gaps: pd.DataFrame,
+               qpv_referential: Referential) -> dg.AssetCheckResult:
+    outcome = validate_frame(gaps, paths.expectations / "curated" / "gaps.json",
+                             {"known_territory_codes": known_territory_codes(qpv_referential)})
+    return _check_result(context, paths, "gaps_suite", "gaps", outcome)
+
+
+@dg.asset_check(asset="gap_portrait", blocking=True, description="Suite expectations/curated/gap_portrait.json.")
+def gap_portrait_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
+                       gap_portrait: pd.DataFrame) -> dg.AssetCheckResult:
+    outcome = validate_frame(gap_portrait, paths.expectations / "curated" / "gap_portrait.json")
+    return _check_result(context, paths, "gap_portrait_suite", "gap_portrait", outcome)
+
+
+@dg.asset_check(asset="qpv_referential", blocking=True, description="Suite expectations/curated/territories.json.")
+def territories_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
+                      qpv_referential: Referential) -> dg.AssetCheckResult:
+    outcome = validate_frame(qpv_referential.territories, paths.expectations / "curated" / "territories.json")
+    return _check_result(context, paths, "territories_suite", "qpv_referential", outcome)
+
+
+@dg.asset_check(asset="qpv_referential", blocking=True, description="Suite expectations/curated/qpv_links.json.")
+def qpv_links_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
+                    qpv_referential: Referential) -> dg.AssetCheckResult:
+    outcome = validate_frame(qpv_referential.qpv_links, paths.expectations / "curated" / "qpv_links.json")
+    return _check_result(context, paths, "qpv_links_suite", "qpv_referential", outcome)

@@ -1,0 +1,293 @@
+"""Validation of sources and curated tables with great-expectations suites stored in expectations/.
+
+The suites are JSON files an analyst can read and edit: each expectation carries a French
+``description`` (the rule as a person reads it) and a ``severity``: ``critical`` rules block the
+publication, ``warning`` rules are reported but let the run go on.
+
+Some rules need facts from other tables (the referential, the catalogue, the previous vintage).
+``prepare_observations`` adds them as plain columns beside each observation, so that the suites
+only ever compare columns with each other or with a constant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.readers.delimited import read_delimited
+from qpv_observatory.readers.referential import Referential
+from qpv_observatory.territories import QPV
+from qpv_observatory.values import OK, ValueParseError, parse_value
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # runs stay offline
+
+BLOCKING = "critical"
+WARNING = "warning"
+SEVERITY_LABELS_FR = {BLOCKING: "bloquant", WARNING: "avertissement"}
+
+PLAUSIBLE_RANGES_FILE = "plausible_ranges.csv"
+PLAUSIBLE_RANGE_COLUMNS = ("indicator_id", "territory_level", "min", "max", "max_change_per_year", "note")
+ANY_LEVEL = "*"
+
+# At most this many rows are listed per failed rule (the count is always exact).
+MAX_ROWS_PER_RULE = 200
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule, on one row when the rule is about rows."""
+
+    rule: str  # the expectation's French description
+    expectation: str  # great-expectations type, e.g. expect_column_values_to_be_between
+    severity: str  # BLOCKING or WARNING
+    column: str | None
+    file: str | None
+    row: int | None
+    value: str | None
+
+    @property
+    def message(self) -> str:
+        where = [f"fichier {self.file}" if self.file else None,
+                 f"ligne {self.row}" if self.row is not None else None,
+                 f"colonne {self.column}" if self.column else None]
+        place = ", ".join(w for w in where if w)
+        value = f" (valeur : {self.value})" if self.value not in (None, "") else ""
+        return f"{place + ' : ' if place else ''}{self.rule}{value}"
+
+
+@dataclass
+class ValidationOutcome:
+    suite: str
+    rows: int
+    evaluated: int  # number of expectations
+    failed_rules: dict[str, int] = field(default_factory=dict)  # rule -> number of failing rows (0: table-level)
+    failed_severity: dict[str, str] = field(default_factory=dict)  # rule -> severity
+    findings: list[Finding] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)  # markers accepted but counted
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == BLOCKING]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def passed(self) -> bool:
+        return not any(s == BLOCKING for s in self.failed_severity.values())
+
+    def summary_fr(self, limit: int = 10) -> str:
+        """A short French text: the blocking findings first, then the warnings."""
+        if not self.failed_rules:
+            return f"suite {self.suite} : {self.evaluated} règles respectées sur {self.rows} lignes"
+        lines = [f"suite {self.suite} : {sum(1 for s in self.failed_severity.values() if s == BLOCKING)} règle(s) "
+                 f"bloquante(s) et {sum(1 for s in self.failed_severity.values() if s == WARNING)} avertissement(s)"]
+        ordered = self.blocking + self.warnings
+        for finding in ordered[:limit]:
+            lines.append(f"[{SEVERITY_LABELS_FR[finding.severity]}] {finding.message}")
+        if len(ordered) > limit:
+            lines.append(f"… et {len(ordered) - limit} autre(s) : voir le rapport de validation")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    # Progress bars would flood the run logs with one line per metric.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def load_suite(path: Path):
+    """An ExpectationSuite from its JSON file."""
+    import great_expectations as gx
+
+    content = json.loads(path.read_text(encoding="utf-8"))
+    content.pop("id", None)
+    return gx.ExpectationSuite(**content)
+
+
+def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | None = None) -> ValidationOutcome:
+    """Run one suite on one frame; every failing row becomes a Finding naming its file and line.
+
+    Frames that carry ``source_file`` and ``source_row`` (observations) point back to the raw
+    file; other tables point to their row number (1 = first data row).
+    """
+    suite = load_suite(suite_path)
+    data = frame.reset_index(drop=True)
+    context = _context()
+    name = f"{suite_path.stem}_{id(data)}"
+    asset = context.data_sources.add_or_update_pandas(name).add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(batch_parameters={"dataframe": data})
+    try:
+        results = batch.validate(suite, result_format="COMPLETE", expectation_parameters=parameters or {})
+    finally:
+        context.data_sources.delete(name)
+    outcome = ValidationOutcome(suite=suite.name, rows=len(data), evaluated=len(suite.expectations))
+    if "status" in data.columns:
+        outcome.status_counts = {str(k): int(v) for k, v in data["status"].value_counts().sort_index().items()}
+    for result in results.results:
+        if result.success:
+            continue
+        config = result.expectation_config
+        severity = WARNING if str(getattr(config.severity, "value", config.severity)) == WARNING else BLOCKING
+        rule = config.description or config.type
+        kwargs = config.kwargs
+        columns = [kwargs["column"]] if kwargs.get("column") else (
+            [kwargs["column_A"], kwargs["column_B"]] if kwargs.get("column_A") else list(kwargs.get("column_list") or []))
+        column = ", ".join(columns) or None
+        outcome.failed_severity[rule] = severity
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            detail = str(result.exception_info.get("exception_message", "")).splitlines()[0][:200]
+            outcome.failed_rules[rule] = 0
+            outcome.findings.append(Finding(f"{rule} (règle impossible à évaluer : {detail})", config.type,
+                                            BLOCKING, column, _files_of(data), None, None))
+            outcome.failed_severity[rule] = BLOCKING
+            continue
+        indexes = result.result.get("unexpected_index_list")
+        if indexes is None:  # table-level rule: required columns, row count...
+            outcome.failed_rules[rule] = 0
+            outcome.findings.append(Finding(rule, config.type, severity, column, _files_of(data), None,
+                                            _table_detail(result.result)))
+            continue
+        indexes = sorted(int(i) for i in indexes)
+        outcome.failed_rules[rule] = len(indexes)
+        for index in indexes[:MAX_ROWS_PER_RULE]:
+            outcome.findings.append(_row_finding(data, index, rule, config.type, severity, column))
+    return outcome
+
+
+def _files_of(data: pd.DataFrame) -> str | None:
+    if "source_file" not in data.columns or data.empty:
+        return None
+    return ", ".join(sorted(data["source_file"].dropna().astype(str).unique()))
+
+
+def _table_detail(result: dict) -> str | None:
+    details = result.get("details") or {}
+    mismatched = details.get("mismatched")
+    if mismatched:
+        return f"colonnes absentes : {', '.join(mismatched.get('missing') or []) or 'aucune'}"
+    observed = result.get("observed_value")
+    return None if observed is None else str(observed)
+
+
+def _row_finding(data: pd.DataFrame, index: int, rule: str, expectation: str, severity: str,
+                 column: str | None) -> Finding:
+    row = data.iloc[index]
+    if "source_file" in data.columns and "source_row" in data.columns:
+        file, line = str(row["source_file"]), int(row["source_row"])
+    else:
+        file, line = None, index + 1
+    shown = [c.strip() for c in column.split(",")] if column else []
+    value = "; ".join(f"{c}={row[c]}" for c in shown if c in data.columns) if len(shown) > 1 else (
+        None if not shown or shown[0] not in data.columns or pd.isna(row[shown[0]]) else str(row[shown[0]]))
+    context = [f"{c}={row[c]}" for c in ("indicator_id", "territory_code", "year")
+               if c in data.columns and c not in shown]
+    if context:
+        value = f"{value} ; {', '.join(context)}" if value else ", ".join(context)
+    return Finding(rule, expectation, severity, column, file, line, value)
+
+
+# --- Facts the observation suites compare with -------------------------------------------------
+
+def load_plausible_ranges(catalogue_dir: Path) -> pd.DataFrame:
+    """data/catalogue/plausible_ranges.csv: plausible bounds and yearly change per indicator and level."""
+    path = catalogue_dir / PLAUSIBLE_RANGES_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=list(PLAUSIBLE_RANGE_COLUMNS))
+    display = f"data/catalogue/{PLAUSIBLE_RANGES_FILE}"
+    frame = read_delimited(path, display, PLAUSIBLE_RANGE_COLUMNS)
+    for column in ("min", "max", "max_change_per_year"):
+        numbers = []
+        for cell, line in zip(frame[column], frame["source_row"]):
+            try:
+                numbers.append(parse_value(cell).value)  # an empty cell means "no bound"
+            except ValueParseError as exc:
+                raise SourceFileError(display, str(exc), line=int(line), column=column) from None
+        frame[column] = pd.Series(numbers, index=frame.index, dtype="float64")
+    return frame.drop(columns="source_row")
+
+
+def known_territory_codes(referential: Referential) -> list[str]:
+    """Territories of the QPV lists, plus every commune and EPCI of the EPCI composition (or COG)."""
+    composition = referential.commune_epci
+    codes = set(referential.territories["territory_code"].astype(str))
+    codes |= set(composition["commune_code"].dropna().astype(str)) | set(composition["epci_code"].dropna().astype(str))
+    return sorted(codes)
+
+
+def prepare_observations(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
+                         plausible_ranges: pd.DataFrame) -> pd.DataFrame:
+    """Observations with the columns the suites check against:
+
+    - ``unit``: the catalogue unit ('%' rules apply to rates);
+    - ``comparison_complete``: for a QPV row, whether its commune(s) and EPCI have a figure for
+      the same indicator, year and source (any status);
+    - ``plausible_min`` / ``plausible_max``: the catalogue's plausible range for this indicator
+      and territory level;
+    - ``change_per_year`` / ``max_change_per_year``: the change from the previous vintage of the
+      same indicator, territory and source, in the indicator's unit per year, and its limit.
+    """
+    frame = observations.reset_index(drop=True).copy()
+    units = dict(zip(indicators["indicator_id"], indicators["unit"]))
+    frame["unit"] = frame["indicator_id"].map(units).astype("str")
+    frame["comparison_complete"] = _comparison_complete(frame, referential)
+    ranges = _ranges_per_row(frame, plausible_ranges)
+    frame["plausible_min"] = ranges["min"].astype("Float64")
+    frame["plausible_max"] = ranges["max"].astype("Float64")
+    frame["max_change_per_year"] = ranges["max_change_per_year"].astype("Float64")
+    frame["change_per_year"] = _change_per_year(frame)
+    return frame
+
+
+def _comparison_complete(frame: pd.DataFrame, referential: Referential) -> pd.Series:
+    present = set(zip(frame["indicator_id"], frame["territory_code"], frame["year"], frame["source"]))
+    links = referential.qpv_links
+    comparisons: dict[str, set[str]] = {}
+    for qpv, commune, epci in zip(links["qpv_code"], links["commune_code"], links["epci_code"]):
+        comparisons.setdefault(qpv, set()).update({commune, epci})
+    complete = []
+    for indicator, code, level, year, source in zip(frame["indicator_id"], frame["territory_code"],
+                                                   frame["territory_level"], frame["year"], frame["source"]):
+        if level != QPV:
+            complete.append(True)
+            continue
+        needed = comparisons.get(code, set())
+        complete.append(bool(needed) and all((indicator, c, year, source) in present for c in needed))
+    return pd.Series(complete, index=frame.index, dtype="bool")
+
+
+def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
+    """The most specific range: the one for the row's level, else the one for every level ('*')."""
+    out = pd.DataFrame(index=frame.index, columns=["min", "max", "max_change_per_year"], dtype="float64")
+    for scope in (ANY_LEVEL, "level"):
+        subset = ranges[(ranges["territory_level"] == ANY_LEVEL) == (scope == ANY_LEVEL)]
+        if subset.empty:
+            continue
+        keys = ["indicator_id"] if scope == ANY_LEVEL else ["indicator_id", "territory_level"]
+        merged = frame[keys].merge(subset[[*keys, "min", "max", "max_change_per_year"]], on=keys, how="left")
+        merged.index = frame.index
+        for column in out.columns:
+            out[column] = merged[column].astype("float64").where(merged[column].notna(), out[column])
+    return out
+
+
+def _change_per_year(frame: pd.DataFrame) -> pd.Series:
+    """Absolute change from the previous published number of the same series, per year elapsed."""
+    ok = frame[frame["status"] == OK].sort_values("year")
+    previous_value = ok.groupby(["indicator_id", "territory_code", "source"])["value"].shift()
+    previous_year = ok.groupby(["indicator_id", "territory_code", "source"])["year"].shift()
+    change = ((ok["value"] - previous_value).abs() / (ok["year"] - previous_year)).astype("Float64")
+    return change.reindex(frame.index).astype("Float64")
+

@@ -1,0 +1,68 @@
+"""Bad-input corpus: each file of tests/bad_inputs/ replaces one demo raw file; the run must stop with
+a message naming the file, the line and the rule, and the published DuckDB/Parquet stay byte-identical."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from qpv_observatory.validation_report import REPORT_DIR, REPORT_PAGE
+from tests.conftest import DEMO_RAW, run_pipeline
+from tests.test_pipeline import digest_tree
+
+BAD_INPUTS = Path(__file__).parent / "bad_inputs"
+RP2015 = "insee_rp/rp2015_qpv_indicateurs_niort.csv"
+
+# bad file -> (demo file it replaces, fragments the failure message must contain: file, line, rule)
+CASES = {
+    "wrong_separator.csv": (RP2015, ["ligne 1", "séparateur « ; » attendu", "« , »"]),
+    "wrong_encoding.csv": ("insee_filosofi/filosofi2015_qpv_niort.csv", ["ligne 4", "encodage incohérent"]),
+    "missing_column.csv": (RP2015, ["ligne 1", "colonne(s) obligatoire(s) absente(s) : NIVGEO"]),
+    "text_in_numeric_column.csv": (RP2015, ["ligne 5", "colonne P15_TXCHOM1564", "'seize' n'est ni un nombre"]),
+    "duplicate_rows.csv": ("cnaf/cnaf2017_allocataires_qpv_niort.csv", ["ligne 7", "valeur en double", "ligne 3"]),
+    "unknown_qpv_code.csv": ("cnam/cnam2018_qpv_niort.csv", ["ligne 3", "connu du référentiel", "QP079009"]),
+    "rate_140.csv": ("cnaf/cnaf2016_allocataires_qpv_niort.csv", ["ligne 3", "compris entre 0 et 100", "140"]),
+    "empty_file.csv": ("cnam/cnam2018_qpv_niort.csv", ["fichier vide"]),
+    "truncated_file.csv": (RP2015, ["ligne 3", "ligne tronquée"]),
+}
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+    """What the run says went wrong: readers' errors and the failed checks' descriptions."""
+    messages = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    messages += [e.description or "" for e in result.get_asset_check_evaluations() if not e.passed]
+    return "\n".join(messages)
+
+
+def test_corpus_covers_every_file():
+    assert sorted(p.name for p in BAD_INPUTS.iterdir()) == sorted(CASES)
+
+
+@pytest.mark.parametrize("bad_file", sorted(CASES))
+def test_bad_input_stops_publication_with_a_clear_message(bad_file, demo_curated, tmp_path):
+    target, fragments = CASES[bad_file]
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated)
+    published = digest_tree(curated)
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    shutil.copyfile(BAD_INPUTS / bad_file, raw / target)
+
+    result = run_pipeline(curated, raw)
+
+    assert not result.success
+    message = failure_messages(result)
+    assert f"data/raw/{target}" in message
+    for fragment in fragments:
+        assert fragment in message
+    assert digest_tree(curated) == published  # DuckDB, Parquet and charts untouched
+    page = (curated / REPORT_DIR / REPORT_PAGE).read_text(encoding="utf-8")
+    assert f"data/raw/{target}" in page and "bloquant" in page
