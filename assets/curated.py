@@ -36,7 +36,8 @@ def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
 @dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet dans data/curated/.")
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
-                      gap_portrait: pd.DataFrame) -> dg.MaterializeResult:
+                      gap_portrait: pd.DataFrame, contracts: pd.DataFrame, target_progress: pd.DataFrame,
+                      partner_representativity: pd.DataFrame) -> dg.MaterializeResult:
     published = publish_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
@@ -45,6 +46,9 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "observations": observations,
         "gaps": gaps,
         "gap_portrait": gap_portrait,
+        "contracts": contracts,
+        "target_progress": target_progress,
+        "partner_representativity": partner_representativity,
     }, paths.curated)
     return dg.MaterializeResult(metadata={"database": dg.MetadataValue.path(str(published.database)),
                                           "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})

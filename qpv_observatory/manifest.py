@@ -25,6 +25,8 @@ class RawFile:
 class Manifest:
     referentials: tuple[RawFile, ...]
     files: tuple[RawFile, ...]
+    # Contract targets forms (reader: contrats, cibles, remontees_partenaires); optional.
+    targets: tuple[RawFile, ...] = ()
 
     def files_for(self, source: str) -> tuple[RawFile, ...]:
         return tuple(f for f in self.files if f.source == source)
@@ -56,4 +58,5 @@ def load_manifest(raw_dir: Path) -> Manifest:
     return Manifest(
         referentials=entries("referential", ("path", "reader", "geography")),
         files=entries("file", ("path", "reader", "source", "vintage", "label")),
+        targets=entries("targets", ("path", "reader")),
     )

@@ -29,6 +29,11 @@ TABLE_DOCS = {
                     "statut (ok, secret, not_available...) et fichier brut / ligne d'origine.",
     "gaps": "Écarts QPV / territoire de comparaison (commune, EPCI) : écart en points (ou unité), rapport, situation.",
     "gap_portrait": "Portrait par QPV, indicateur et année : valeurs du QPV, de la commune et de l'EPCI côte à côte, écarts et rapports.",
+    "contracts": "Contrats de ville : territoire signataire (commune ou EPCI) et période (début, fin).",
+    "target_progress": "Avancement des cibles des contrats : référence, dernière valeur, cible, part du chemin parcourue, "
+                       "statut (reached, on_track, behind, no_data, target_not_set) et sa raison.",
+    "partner_representativity": "Remontées partenaires : bénéficiaires, dont QPV, part des QPV parmi les bénéficiaires, "
+                                "part des QPV dans la population, indice de représentativité (rapport des deux parts).",
 }
 
 

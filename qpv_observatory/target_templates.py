@@ -1,0 +1,37 @@
+"""Empty forms for contract targets, written by ``qpv-observatory targets-template``.
+
+CSV templates hold the header only (';', UTF-8 with BOM so that Excel shows the accents); XLSX
+templates add a "notice" sheet describing every column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from qpv_observatory.representativity import PARTNER_FORM
+from qpv_observatory.targets import CONTRACT_FORM, TARGET_FORM
+
+TEMPLATES = {"contrats": CONTRACT_FORM, "cibles": TARGET_FORM, "remontees_partenaires": PARTNER_FORM}
+FORMATS = ("csv", "xlsx")
+
+
+def write_templates(folder: Path, file_format: str = "csv") -> list[Path]:
+    if file_format not in FORMATS:
+        raise ValueError(f"format {file_format!r} inconnu ; formats : {', '.join(FORMATS)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, form in TEMPLATES.items():
+        path = folder / f"{name}.{file_format}"
+        if path.exists():
+            raise FileExistsError(f"{path} existe déjà : le modèle n'écrase jamais un fichier rempli")
+        if file_format == "csv":
+            path.write_text(";".join(form) + "\n", encoding="utf-8-sig")
+        else:
+            with pd.ExcelWriter(path, engine="openpyxl") as workbook:
+                pd.DataFrame(columns=list(form)).to_excel(workbook, sheet_name=name, index=False)
+                notice = pd.DataFrame({"colonne": list(form), "contenu": list(form.values())})
+                notice.to_excel(workbook, sheet_name="notice", index=False)
+        written.append(path)
+    return written
