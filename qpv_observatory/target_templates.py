@@ -17,6 +17,18 @@ TEMPLATES = {"contrats": CONTRACT_FORM, "cibles": TARGET_FORM, "remontees_parten
 FORMATS = ("csv", "xlsx")
 
 
+# Columns that Excel would otherwise turn into numbers or dates ("1.3.10", "3-1", "79191").
+TEXT_COLUMNS = ("contrat", "objectif", "territoire", "dispositif")
+TEXT_ROWS = 500  # rows pre-formatted as text below the header
+
+
+def _as_text(sheet, form: dict[str, str]) -> None:
+    for position, column in enumerate(form, start=1):
+        if column in TEXT_COLUMNS:
+            for row in range(2, TEXT_ROWS + 2):
+                sheet.cell(row=row, column=position).number_format = "@"
+
+
 def write_templates(folder: Path, file_format: str = "csv") -> list[Path]:
     if file_format not in FORMATS:
         raise ValueError(f"format {file_format!r} inconnu ; formats : {', '.join(FORMATS)}")
@@ -31,6 +43,7 @@ def write_templates(folder: Path, file_format: str = "csv") -> list[Path]:
         else:
             with pd.ExcelWriter(path, engine="openpyxl") as workbook:
                 pd.DataFrame(columns=list(form)).to_excel(workbook, sheet_name=name, index=False)
+                _as_text(workbook.sheets[name], form)
                 notice = pd.DataFrame({"colonne": list(form), "contenu": list(form.values())})
                 notice.to_excel(workbook, sheet_name="notice", index=False)
         written.append(path)
