@@ -17,7 +17,7 @@ from qpv_observatory.errors import SourceFileError
 from qpv_observatory.readers.delimited import LINE_COLUMN
 from qpv_observatory.readers.forms import form_year, read_form
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.territories import COMMUNE, EPCI, QPV, normalise_code
+from qpv_observatory.territories import COMMUNE, EPCI, normalise_code
 from qpv_observatory.values import MISSING, OK, STATUS_LABELS_FR, ValueParseError, parse_value
 
 # Column -> what a partner writes in it (French: this is the form's notice).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -19,7 +21,8 @@ from qpv_observatory.target_templates import TEMPLATES
 from qpv_observatory.targets import (CONTRACT_FORM, TARGET_FORM, TARGET_KINDS,
                                      compute_progress, load_contracts, load_partner_reporting, load_targets,
                                      read_contracts, read_targets)
-from tests.conftest import DEMO_RAW
+from tests.conftest import DEMO_RAW, run_pipeline
+from tests.test_pipeline import digest_tree
 
 CATALOGUE = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
 CATALOGUE_IDS = set(CATALOGUE.indicators["indicator_id"])
@@ -48,6 +51,9 @@ OBSERVATIONS = conform(pd.DataFrame([
     observation("taux_emploi_1564", "QP079002", "qpv", 2015, 40.0),
     observation("taux_emploi_1564", "QP079002", "qpv", 2020, 41.0),
     observation("part_sans_diplome", "QP079002", "qpv", 2020, None, "secret"),
+    # All QPV of the contract together, as derived upstream, coded by the contract's territory.
+    observation("taux_chomage_rp", "79191", "qpv_contrat", 2015, 38.0),
+    observation("taux_chomage_rp", "79191", "qpv_contrat", 2020, 33.0),
     observation("population", "QP079001", "qpv", 2020, 2000.0),
     observation("population", "QP079002", "qpv", 2020, 1000.0),
     observation("population", "79191", "commune", 2020, 30000.0),
@@ -71,6 +77,7 @@ TARGET_ROWS = {
     "gap_behind": "2.2;taux_chomage_rp;QP079001;ecart_commune;2015;;2022;10;;fixée",
     "share_on_track": "4.1;plie;79191;part_population;2019;;2022;;;fixée",
     "partner_value_reached": "4.2;plie;79191;valeur;2019;;2022;7;hausse;fixée",
+    "all_contract_qpv": "1.5;taux_chomage_rp;QPV_CONTRAT;valeur;2015;;2022;30;baisse;fixée",
     "to_specify": "1.4;taux_chomage_rp;QPV_CONTRAT;valeur;2015;;2022;;baisse;à préciser",
     "secret_no_data": "5.1;part_sans_diplome;QP079002;valeur;2020;;2022;10;baisse;fixée",
     "one_vintage_no_data": "5.2;taux_emploi_1564;QP079002;valeur;2020;;2022;50;hausse;fixée",
@@ -144,6 +151,12 @@ def test_value_targets(progress):
     from_file = progress.loc["baseline_from_file"]
     assert from_file.baseline_value == 38.0 and from_file.baseline_origin == "fichier des cibles"
     assert from_file.share_done == pytest.approx((41 - 38) / (44 - 38)) and from_file.status == "behind"
+
+
+def test_all_qpv_of_the_contract_read_from_derived_observations(progress):
+    together = progress.loc["all_contract_qpv"]
+    assert (together.baseline_value, together.latest_value) == (38.0, 33.0)
+    assert together.share_done == pytest.approx(0.625) and together.status == "behind"  # 5 / 8 < 5 / 7
 
 
 def test_gap_to_commune_targets(progress):
@@ -247,6 +260,19 @@ def test_niort_progress_table_is_published(warehouse):
             assert latest_year is None or latest_year == baseline_year
     index = warehouse.execute("SELECT count(*) FROM partner_representativity WHERE representativity_index IS NOT NULL")
     assert index.fetchone()[0] == 0
+
+
+def test_bad_targets_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated)
+    before = digest_tree(curated)
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    targets = raw / "targets" / "cibles_niort.csv"
+    targets.write_bytes(targets.read_bytes().replace(b";2030;25;", b";2035;25;"))
+    result = run_pipeline(curated, raw)
+    assert not result.success
+    assert digest_tree(curated) == before
 
 
 def test_templates_are_written_and_never_overwrite(tmp_path, capsys):
