@@ -141,6 +141,9 @@ def read_targets(path: Path, display_name: str, contracts: pd.DataFrame, referen
     raw = read_form(path, display_name, TARGET_REQUIRED)
     periods = {c: (s, e) for c, s, e in zip(contracts["contract_id"], contracts["start_year"], contracts["end_year"])}
     levels = _levels(referential)
+    links = referential.qpv_links
+    contract_qpv = {c: set(links.loc[(links["commune_code"] == t) | (links["epci_code"] == t), "qpv_code"])
+                    for c, t in zip(contracts["contract_id"], contracts["territory_code"])}
     records = []
     for row in raw.to_dict("records"):
         line = int(row[LINE_COLUMN])
@@ -161,6 +164,9 @@ def read_targets(path: Path, display_name: str, contracts: pd.DataFrame, referen
         if level is None:
             raise refuse(f"territoire {row['territoire']!r} inconnu du référentiel (code de QPV, de commune, "
                          f"SIREN d'EPCI ou {ALL_CONTRACT_QPV} attendu)", "territoire")
+        if level == QPV and territory not in contract_qpv[contract]:
+            raise refuse(f"le QPV {territory} n'est pas rattaché au territoire du contrat {contract} "
+                         "dans le référentiel", "territoire")
         kind = _choice(row, "type_cible", TARGET_KINDS, display_name, line)
         status = _choice(row, "statut", TARGET_STATUS, display_name, line)
         direction = _choice(row, "sens", DIRECTIONS, display_name, line)

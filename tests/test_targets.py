@@ -28,11 +28,13 @@ CATALOGUE = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
 CATALOGUE_IDS = set(CATALOGUE.indicators["indicator_id"])
 
 REFERENTIAL = Referential(
-    territories=pd.DataFrame({"territory_code": ["QP079001", "QP079002", "79191", "200041317"],
-                              "territory_level": ["qpv", "qpv", "commune", "epci"],
-                              "name": ["Clou Bouchet", "Tour Chabot Gavacherie", "Niort", "CA du Niortais"]}),
-    qpv_links=pd.DataFrame({"qpv_code": ["QP079001", "QP079002"], "commune_code": ["79191", "79191"],
-                            "epci_code": ["200041317", "200041317"], "geography": [2015, 2015]}),
+    territories=pd.DataFrame({"territory_code": ["QP079001", "QP079002", "79191", "200041317", "QP086001", "86194"],
+                              "territory_level": ["qpv", "qpv", "commune", "epci", "qpv", "commune"],
+                              "name": ["Clou Bouchet", "Tour Chabot Gavacherie", "Niort", "CA du Niortais",
+                                       "QPV de Poitiers", "Poitiers"]}),
+    qpv_links=pd.DataFrame({"qpv_code": ["QP079001", "QP079002", "QP086001"],
+                            "commune_code": ["79191", "79191", "86194"],
+                            "epci_code": ["200041317", "200041317", "200069854"], "geography": [2015, 2015, 2015]}),
 )
 
 
@@ -210,6 +212,8 @@ def test_xlsx_form_reads_like_the_csv(forms):
 @pytest.mark.parametrize("spec, line_column, reason", [
     ("1.1;indicateur_inconnu;QP079001;valeur;2015;;2022;30;baisse;fixée", "colonne indicateur", "inconnu"),
     ("1.1;taux_chomage_rp;QP099999;valeur;2015;;2022;30;baisse;fixée", "colonne territoire", "inconnu du référentiel"),
+    ("1.1;taux_chomage_rp;QP086001;valeur;2015;;2022;30;baisse;fixée", "colonne territoire",
+     "n'est pas rattaché au territoire du contrat c1"),
     ("1.1;taux_chomage_rp;QP079001;valeur;2015;;2026;30;baisse;fixée", "colonne annee_cible",
      "hors de la période du contrat c1 (2015-2022)"),
     ("1.1;taux_chomage_rp;QP079001;valeur;2015;;2022;trente;baisse;fixée", "colonne valeur_cible", "n'est pas un nombre"),
