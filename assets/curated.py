@@ -56,8 +56,9 @@ def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
 @dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet dans data/curated/.")
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
-                      gap_portrait: pd.DataFrame, comparison_territories: pd.DataFrame,
-                      qpv_shares: pd.DataFrame) -> dg.MaterializeResult:
+                      gap_portrait: pd.DataFrame, comparison_territories: pd.DataFrame, qpv_shares: pd.DataFrame,
+                      contracts: pd.DataFrame, target_progress: pd.DataFrame,
+                      partner_representativity: pd.DataFrame) -> dg.MaterializeResult:
     published = publish_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
@@ -70,6 +71,9 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "gap_portrait": gap_portrait,
         "comparison_territories": comparison_territories,
         "qpv_shares": qpv_shares,
+        "contracts": contracts,
+        "target_progress": target_progress,
+        "partner_representativity": partner_representativity,
     }, paths.curated)
     return dg.MaterializeResult(metadata={"database": dg.MetadataValue.path(str(published.database)),
                                           "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})

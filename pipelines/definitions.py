@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import checks, curated, ingestion
+from assets import checks, curated, ingestion, targets
 from pipelines.resources import default_paths
 
 OBSERVATORY_JOB = "observatory_refresh"
 
-all_assets = [*dg.load_assets_from_modules([ingestion, curated]),
+all_assets = [*dg.load_assets_from_modules([ingestion, curated, targets]),
               *dg.load_asset_checks_from_modules([checks])]  # the validation suites, blocking
 
 observatory_refresh = dg.define_asset_job(

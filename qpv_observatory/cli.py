@@ -66,6 +66,20 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _targets_template(args: argparse.Namespace) -> int:
+    from qpv_observatory.target_templates import write_templates
+
+    try:
+        written = write_templates(Path(args.folder), args.format)
+    except FileExistsError as exc:
+        print(f"Échec : {exc}", file=sys.stderr)
+        return 1
+    print("Modèles écrits (colonnes décrites dans le README, section « Cibles du contrat ») :")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qpv-observatory", description="Observatoire des QPV.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--raw-dir", help="dossier des fichiers bruts et de sources.toml (par défaut data/raw/)")
     run.add_argument("--curated-dir", help="dossier de publication (par défaut data/curated/)")
     run.set_defaults(func=_run)
+    template = commands.add_parser("targets-template",
+                                   help="écrit les modèles vides des contrats, cibles et remontées partenaires")
+    template.add_argument("folder", help="dossier où écrire contrats, cibles et remontees_partenaires")
+    template.add_argument("--format", choices=("csv", "xlsx"), default="csv",
+                          help="csv (séparateur ;) ou xlsx avec une feuille « notice » (par défaut csv)")
+    template.set_defaults(func=_targets_template)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -26,6 +26,8 @@ class RawFile:
 class Manifest:
     referentials: tuple[RawFile, ...]
     files: tuple[RawFile, ...]
+    # Contract targets forms (reader: contrats, cibles, remontees_partenaires); optional.
+    targets: tuple[RawFile, ...] = ()
 
     def files_for(self, source: str) -> tuple[RawFile, ...]:
         return tuple(f for f in self.files if f.source == source)
@@ -57,4 +59,5 @@ def load_manifest(raw_dir: Path) -> Manifest:
     return Manifest(
         referentials=entries("referential", ("path", "reader", "geography")),
         files=entries("file", ("path", "reader", "source", "vintage", "label")),
+        targets=entries("targets", ("path", "reader")),
     )

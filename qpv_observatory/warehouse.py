@@ -40,6 +40,11 @@ TABLE_DOCS = {
                               "valeur n'est pas publiée (secret statistique, non agrégeable, donnée absente).",
     "qpv_shares": "Part de la population (ou d'un effectif) de chaque commune et EPCI vivant en QPV : total des QPV, "
                   "total du territoire, part en %, statut et raison si non calculable.",
+    "contracts": "Contrats de ville : territoire signataire (commune ou EPCI) et période (début, fin).",
+    "target_progress": "Avancement des cibles des contrats : référence, dernière valeur, cible, part du chemin parcourue, "
+                       "statut (reached, on_track, behind, no_data, target_not_set) et sa raison.",
+    "partner_representativity": "Remontées partenaires : bénéficiaires, dont QPV, part des QPV parmi les bénéficiaires, "
+                                "part des QPV dans la population, indice de représentativité (rapport des deux parts).",
 }
 
 
