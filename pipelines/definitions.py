@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import curated, ingestion
+from assets import curated, ingestion, reporting
 from pipelines.resources import default_paths
 
 OBSERVATORY_JOB = "observatory_refresh"
 
-all_assets = [*dg.load_assets_from_modules([ingestion, curated])]
+all_assets = [*dg.load_assets_from_modules([ingestion, curated, reporting])]
 
 observatory_refresh = dg.define_asset_job(
     OBSERVATORY_JOB, selection=dg.AssetSelection.all(),

@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from qpv_observatory.formatting import (  # noqa: E402
@@ -88,7 +89,8 @@ def grouped_bar_figure(portrait: pd.DataFrame, indicator: pd.Series) -> plt.Figu
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_fr(v, 0)))
     ax.set_ylabel(unit)
     ax.set_title(f"{indicator['label_fr']} ({year})", fontsize=11)
-    ax.legend(frameon=False, fontsize=9)
+    # Explicit handles: a series whose first bar is hidden (not published) keeps its colour key.
+    ax.legend(handles=[Patch(color=colour, label=label) for _, label, colour in SERIES], frameon=False, fontsize=9)
     ax.spines[["top", "right"]].set_visible(False)
     _caption(fig, f"{source_caption(source_label, year)} {MARKERS_LEGEND}")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
