@@ -157,7 +157,7 @@ def gap_dumbbell_figure(gaps: pd.DataFrame, indicator: pd.Series, comparison_lev
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_fr(v, 0)))
     ax.set_xlabel(unit)
     ax.scatter([], [], s=60, color=QPV_COLOUR, label="Quartier prioritaire")
-    ax.scatter([], [], s=60, color=COMPARISON_COLOUR, label=LEVEL_LABELS[comparison_level].capitalize())
+    ax.scatter([], [], s=60, color=COMPARISON_COLOUR, label=LEVEL_LABELS[comparison_level][:1].upper() + LEVEL_LABELS[comparison_level][1:])
     ax.legend(frameon=False, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     ax.set_title(f"{indicator['label_fr']} ({year}) : écart au territoire ({LEVEL_LABELS[comparison_level]})",
                  fontsize=11, pad=24)
