@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test ui clean
+.PHONY: demo test ui clean system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/qpv-observatory run
 
-test: $(STAMP)
+# The report test opens the HTML report in headless Chromium (Debian package). On a fresh CI
+# machine (root) it is installed here; elsewhere the test says how to get it.
+system-packages:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core; \
+	fi
+
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest
 
 ui: $(STAMP)

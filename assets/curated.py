@@ -79,9 +79,10 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
                                           "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})
 
 
-@dg.asset(group_name="publication", description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG).")
+@dg.asset(group_name="publication", description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG et SVG).")
 def indicator_charts(paths: ObservatoryPaths, gap_portrait: pd.DataFrame,
                      indicator_catalogue: Catalogue) -> dg.MaterializeResult:
-    written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators, paths.curated / "charts")
+    written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators, paths.curated / "charts",
+                                    formats=("png", "svg"))
     return dg.MaterializeResult(metadata={"charts": len(written),
                                           "chart_dir": dg.MetadataValue.path(str(paths.curated / "charts"))})

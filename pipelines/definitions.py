@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import checks, curated, ingestion, targets
+from assets import checks, curated, ingestion, reporting, targets
 from pipelines.resources import default_paths
 
 OBSERVATORY_JOB = "observatory_refresh"
 
-all_assets = [*dg.load_assets_from_modules([ingestion, curated, targets]),
+all_assets = [*dg.load_assets_from_modules([ingestion, curated, targets, reporting]),
               *dg.load_asset_checks_from_modules([checks])]  # the validation suites, blocking
 
 observatory_refresh = dg.define_asset_job(

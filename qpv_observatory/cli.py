@@ -61,6 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  Entrepôt DuckDB    : {curated / DATABASE_NAME}")
     print(f"  Fichiers Parquet   : {curated / PARQUET_DIR}/")
     print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
+    print(f"  Rapport (HTML)     : {curated / 'report' / 'index.html'}")
     print(f"  Rapport de validation : {report}")
     print(f"  Historique Dagster : {os.environ['DAGSTER_HOME']} (interface : make ui)")
     return 0

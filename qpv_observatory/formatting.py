@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 NARROW_NBSP = "\u202f"  # espace fine insécable, the French thousands separator
 
 
@@ -16,3 +18,40 @@ def format_with_unit(value: float, unit: str) -> str:
     if unit == "€":
         return f"{format_fr(value, 0)}{NARROW_NBSP}€"
     return format_fr(value, 0) if float(value).is_integer() else format_fr(value, 1)
+
+
+# What is printed in place of a value that is not a published number: the marker, never a zero.
+# Keys are the statuses of qpv_observatory.values.
+STATUS_MARKERS = {"secret": "s", "not_available": "nd", "not_significant": "ns", "not_applicable": "so",
+                  "missing": "nd", "absent": "nd"}
+MARKERS_LEGEND = "« s » : secret statistique ; « nd » : non disponible ; « ns » : non significatif ; « so » : sans objet."
+LEVEL_LABELS = {"qpv": "quartier prioritaire", "commune": "commune", "epci": "EPCI"}
+
+
+def status_marker(status: object) -> str:
+    return STATUS_MARKERS.get(str(status), "nd")
+
+
+def format_cell(value: object, status: object, unit: str) -> str:
+    """A published value with its unit, or its secrecy marker when it is not a number.
+
+    ``status`` None means the value carries no status of its own (a target, a baseline).
+    """
+    status = "ok" if status is None else status
+    if status != "ok" or pd.isna(value):  # None, NaN and pd.NA are not numbers either
+        return status_marker(status)
+    return format_with_unit(float(value), unit)
+
+
+def format_gap(gap: float, gap_unit: str) -> str:
+    """A signed gap: '+12,3 pts', '−1 250 €'. The minus is the typographic sign."""
+    sign = "+" if gap > 0 else ("\u2212" if gap < 0 else "")
+    magnitude = abs(float(gap))
+    if gap_unit == "points":
+        return f"{sign}{format_fr(magnitude, 1)}{NARROW_NBSP}pt{'s' if magnitude >= 2 else ''}"
+    return f"{sign}{format_with_unit(magnitude, gap_unit)}"
+
+
+def source_caption(source_label: str, year: object) -> str:
+    """Every figure says where it comes from: source and vintage."""
+    return f"Source : {source_label} ; données {year}."
