@@ -216,6 +216,11 @@ def gap_evolution_figure(series: pd.DataFrame, title: str, gap_unit: str, captio
 PROGRESS_STATUS_FR = PROGRESS_LABELS_FR  # statuses of the progress table (targets.py)
 
 
+def _year(year: object) -> str:
+    """A year for a caption; an unknown year reads 'nd', never '<NA>'."""
+    return "nd" if pd.isna(year) else str(int(year))
+
+
 def progress_figure(progress: pd.DataFrame, indicators: pd.DataFrame, caption: str = "") -> plt.Figure:
     """Progress toward targets: one bar per objective, the share of the way from baseline to target.
 
@@ -242,9 +247,9 @@ def progress_figure(progress: pd.DataFrame, indicators: pd.DataFrame, caption: s
         status = PROGRESS_STATUS_FR.get(str(row.status), str(row.status))
         ax.annotate(f"{row.objective_code} · {label} ({row.territory_code}) : {done}, {status}",
                     (-25, y + 0.2), va="bottom", fontsize=9, weight="bold")
-        ax.annotate(f"{row.baseline_year} : {format_cell(row.baseline_value, None, unit)} → "
-                    f"{row.latest_year} : {format_cell(row.latest_value, latest_status, unit)} ; "
-                    f"cible {row.target_year} : {format_cell(row.target_value, None, unit)}",
+        ax.annotate(f"{_year(row.baseline_year)} : {format_cell(row.baseline_value, None, unit)} → "
+                    f"{_year(row.latest_year)} : {format_cell(row.latest_value, latest_status, unit)} ; "
+                    f"cible {_year(row.target_year)} : {format_cell(row.target_value, None, unit)}",
                     (-25, y - 0.2), va="top", fontsize=8, color=CAPTION_COLOUR)
     ax.axvline(100, color="#1a9850", linestyle="--", linewidth=1)
     ax.annotate("cible", (100, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8)
