@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -17,11 +19,43 @@ NIORT_REFERENCE = SHARED / "reference" / "niort_midterm_2019_tables.csv"
 DEMO_RAW = PROJECT_ROOT / "data" / "raw"
 
 
-def run_pipeline(curated_dir: Path, raw_dir: Path = DEMO_RAW) -> dg.ExecuteInProcessResult:
+# Charts and the evaluation report: slow on a large extract, and not what data tests are about.
+PICTURE_ASSETS = ("indicator_charts", "evaluation_report")
+
+
+def run_pipeline(curated_dir: Path, raw_dir: Path = DEMO_RAW, without_pictures: bool = False,
+                 raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
     """Materialise every asset, as `qpv-observatory run` does, with the given folders."""
     paths = ObservatoryPaths(raw_dir=str(raw_dir), curated_dir=str(curated_dir))
+    selection = dg.AssetSelection.all()
+    if without_pictures:
+        selection = selection - dg.AssetSelection.assets(*PICTURE_ASSETS)
     with dg.instance_for_test() as instance:
-        return dg.materialize(all_assets, resources={"paths": paths}, instance=instance, raise_on_error=False)
+        return dg.materialize(all_assets, selection=selection, resources={"paths": paths}, instance=instance,
+                              raise_on_error=raise_on_error)
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    """Published files; the validation report is rewritten on every run, failed ones included."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "validation" not in p.relative_to(folder).parts}
+
+
+def run_on_corrupted_copy(demo_curated: Path, tmp_path: Path, raw_file: str, old: bytes, new: bytes):
+    """Copy the published outputs and the demo raw folder, corrupt one raw file, rerun the pipeline.
+
+    Returns the run result, and whether the published outputs were left exactly as they were.
+    """
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated)
+    before = digest_tree(curated)
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    target = raw / raw_file
+    assert old in target.read_bytes(), f"{raw_file} has no {old!r} to replace"
+    target.write_bytes(target.read_bytes().replace(old, new))
+    result = run_pipeline(curated, raw)
+    return result, digest_tree(curated) == before
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ import dagster as dg
 import pytest
 
 from qpv_observatory.validation_report import REPORT_DIR, REPORT_PAGE
-from tests.conftest import DEMO_RAW, run_pipeline
-from tests.test_pipeline import digest_tree
+from tests.conftest import DEMO_RAW, digest_tree, run_pipeline
 
 BAD_INPUTS = Path(__file__).parent / "bad_inputs"
 RP2015 = "insee_rp/rp2015_qpv_indicateurs_niort.csv"

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import csv
 
-import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.definitions import all_assets
-from pipelines.resources import ObservatoryPaths
 from qpv_observatory.warehouse import DATABASE_NAME
-from tests.conftest import SHARED
+from tests.conftest import SHARED, run_pipeline
 
 OCCITANIE = SHARED / "data" / "occitanie-qpv-2015"
 MONTPELLIER = "34172"
@@ -40,11 +37,8 @@ def occitanie(tmp_path_factory):
         (raw / "sig_ville" / name).symlink_to(OCCITANIE / name)
     (raw / "sources.toml").write_text(MANIFEST, encoding="utf-8")
     curated = tmp_path_factory.mktemp("curated")
-    # Everything up to the warehouse; charts of 41 indicators x 105 QPV are not what this test is about.
-    selection = dg.AssetSelection.all() - dg.AssetSelection.assets("indicator_charts")
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(all_assets, selection=selection, instance=instance,
-                                resources={"paths": ObservatoryPaths(raw_dir=str(raw), curated_dir=str(curated))})
+    # Everything up to the warehouse: charts and report are not what this test is about.
+    result = run_pipeline(curated, raw, without_pictures=True, raise_on_error=True)
     assert result.success
     with duckdb.connect(str(curated / DATABASE_NAME), read_only=True) as con:
         yield con

@@ -1,6 +1,5 @@
 """The whole pipeline: Dagster definitions, reproducibility, safety of published outputs, CLI."""
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -14,13 +13,7 @@ from pipelines.definitions import OBSERVATORY_JOB, defs
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, publish_tables
-from tests.conftest import DEMO_RAW, run_pipeline
-
-
-def digest_tree(folder: Path) -> dict[str, str]:
-    """Published files; the validation report is rewritten on every run, failed ones included."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "validation" not in p.relative_to(folder).parts}
+from tests.conftest import DEMO_RAW, digest_tree, run_on_corrupted_copy, run_pipeline
 
 
 def test_definitions_load_with_every_asset_in_the_job():
@@ -57,16 +50,9 @@ def test_two_runs_write_identical_tables(demo_curated, tmp_path):
 
 
 def test_bad_raw_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
-    curated = tmp_path / "curated"
-    shutil.copytree(demo_curated, curated)
-    before = digest_tree(curated)
-    raw = tmp_path / "raw"
-    shutil.copytree(DEMO_RAW, raw)
-    rp = raw / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
-    rp.write_bytes(rp.read_bytes().replace(b"45,3", b"45;3"))
-    result = run_pipeline(curated, raw)
-    assert not result.success
-    assert digest_tree(curated) == before
+    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "insee_rp/rp2015_qpv_indicateurs_niort.csv",
+                                              b"45,3", b"45;3")
+    assert not result.success and unchanged
 
 
 def test_failed_publication_leaves_previous_files(demo_curated, tmp_path):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dagster as dg
 import duckdb
 
-from pipelines.definitions import all_assets
-from pipelines.resources import ObservatoryPaths
 from qpv_observatory.warehouse import DATABASE_NAME
+from tests.conftest import run_pipeline
 from tests.test_source_readers import DEFM, epci_workbook, title_block, write_text, write_xlsx
 
 MANIFEST = """
@@ -59,10 +57,8 @@ def test_manifest_readers_feed_the_warehouse_and_the_gaps(tmp_path):
         ["243400017", "Montpellier Méditerranée Métropole", "EPCI", 21040]]})
     write_text(raw, "defm.csv", DEFM)
     curated = tmp_path / "curated"
-    selection = dg.AssetSelection.all() - dg.AssetSelection.assets("indicator_charts")
-    with dg.instance_for_test() as instance:
-        result = dg.materialize(all_assets, selection=selection, instance=instance,
-                                resources={"paths": ObservatoryPaths(raw_dir=str(raw), curated_dir=str(curated))})
+    # Everything up to the warehouse: charts and report are not what this test is about.
+    result = run_pipeline(curated, raw, without_pictures=True, raise_on_error=True)
     assert result.success
     with duckdb.connect(str(curated / DATABASE_NAME), read_only=True) as con:
         assert con.sql("SELECT qpv_2015 FROM qpv_correspondence WHERE qpv_2024 = 'QN03402M' "

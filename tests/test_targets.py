@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pandas as pd
 import pytest
@@ -21,8 +20,7 @@ from qpv_observatory.target_templates import TEMPLATES
 from qpv_observatory.targets import (CONTRACT_FORM, TARGET_FORM, TARGET_KINDS,
                                      compute_progress, load_contracts, load_partner_reporting, load_targets,
                                      read_contracts, read_targets)
-from tests.conftest import DEMO_RAW, run_pipeline
-from tests.test_pipeline import digest_tree
+from tests.conftest import DEMO_RAW, run_on_corrupted_copy
 
 CATALOGUE = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
 CATALOGUE_IDS = set(CATALOGUE.indicators["indicator_id"])
@@ -267,16 +265,9 @@ def test_niort_progress_table_is_published(warehouse):
 
 
 def test_bad_targets_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
-    curated = tmp_path / "curated"
-    shutil.copytree(demo_curated, curated)
-    before = digest_tree(curated)
-    raw = tmp_path / "raw"
-    shutil.copytree(DEMO_RAW, raw)
-    targets = raw / "targets" / "cibles_niort.csv"
-    targets.write_bytes(targets.read_bytes().replace(b";2030;25;", b";2035;25;"))
-    result = run_pipeline(curated, raw)
-    assert not result.success
-    assert digest_tree(curated) == before
+    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "targets/cibles_niort.csv",
+                                              b";2030;25;", b";2035;25;")
+    assert not result.success and unchanged
 
 
 def test_templates_are_written_and_never_overwrite(tmp_path, capsys):
