@@ -245,7 +245,9 @@ def progress_figure(progress: pd.DataFrame, indicators: pd.DataFrame, caption: s
             ax.annotate(done, (0, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=9,
                         style="italic")
         status = PROGRESS_STATUS_FR.get(str(row.status), str(row.status))
-        ax.annotate(f"{row.objective_code} · {label} ({row.territory_code}) : {done}, {status}",
+        # Without a measured share, the status alone says why ("cible à préciser", "pas de donnée").
+        outcome = f"{done}, {status}" if measurable else status
+        ax.annotate(f"{row.objective_code} · {label} ({row.territory_code}) : {outcome}",
                     (-25, y + 0.2), va="bottom", fontsize=9, weight="bold")
         ax.annotate(f"{_year(row.baseline_year)} : {format_cell(row.baseline_value, None, unit)} → "
                     f"{_year(row.latest_year)} : {format_cell(row.latest_value, latest_status, unit)} ; "
