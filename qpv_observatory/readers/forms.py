@@ -13,6 +13,7 @@ import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
+from qpv_observatory.values import OK, ValueParseError, parse_value
 
 FORM_SUFFIXES = (".csv", ".xlsx")
 
@@ -66,19 +67,17 @@ def form_year(cell: str, display_name: str, line: int, column: str, required: bo
 
 
 def form_number(cell: str, display_name: str, line: int, column: str) -> float | None:
-    """A number with a decimal comma or point; blank is None. Secrecy markers are not accepted here."""
-    text = cell.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-    if not text:
+    """A number with a decimal comma or point; blank is None. Secrecy markers are not accepted here:
+    a baseline or a target is set by someone, it is not a published cell."""
+    if not cell.strip():
         return None
-    if text.count(",") == 1 and "." not in text:
-        text = text.replace(",", ".")
     try:
-        number = float(text)
-    except ValueError:
-        raise SourceFileError(display_name, f"{cell!r} n'est pas un nombre", line=line, column=column) from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise SourceFileError(display_name, f"{cell!r} n'est pas un nombre fini", line=line, column=column)
-    return number
+        parsed = parse_value(cell)
+    except ValueParseError:
+        parsed = None
+    if parsed is None or parsed.status != OK:
+        raise SourceFileError(display_name, f"{cell!r} n'est pas un nombre", line=line, column=column)
+    return parsed.value
 
 
 def normalise_choice(cell: str) -> str:
