@@ -1,0 +1,77 @@
+"""Set-level publication: a release is switched in as one, or not at all."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from qpv_observatory.release import (CURRENT, ENTRY_POINTS, RELEASES, RefreshInProgress, commit_release,
+                                     current_release, refresh_lock, remove_abandoned_staging, staging_dir)
+
+
+def _stage(curated, run_id: str, rows: int):
+    folder = staging_dir(curated, run_id)
+    with duckdb.connect(str(folder / "observatoire_qpv.duckdb")) as con:
+        con.execute(f"CREATE TABLE observations AS SELECT range AS v FROM range({rows})")
+    (folder / "parquet").mkdir()
+    (folder / "parquet" / "marker.txt").write_text(run_id)
+    return folder
+
+
+def _published_rows(curated) -> int:
+    with duckdb.connect(str(curated / "observatoire_qpv.duckdb"), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM observations").fetchone()[0]
+
+
+def test_commit_switches_database_and_parquet_together(tmp_path):
+    _stage(tmp_path, "run1", 3)
+    first = commit_release(tmp_path, "run1", required=("observatoire_qpv.duckdb",))
+    assert current_release(tmp_path) == first
+    assert _published_rows(tmp_path) == 3
+    _stage(tmp_path, "run2", 5)
+    second = commit_release(tmp_path, "run2", required=("observatoire_qpv.duckdb",))
+    assert current_release(tmp_path) == second != first
+    assert _published_rows(tmp_path) == 5
+    assert (tmp_path / "parquet" / "marker.txt").read_text() == "run2"
+    assert all((tmp_path / name).is_symlink() for name in ENTRY_POINTS)
+    assert not any(p.name.startswith(".staging-") for p in (tmp_path / RELEASES).iterdir())
+
+
+def test_incomplete_staging_leaves_the_published_release(tmp_path):
+    _stage(tmp_path, "run1", 3)
+    published = commit_release(tmp_path, "run1", required=("observatoire_qpv.duckdb",))
+    staging_dir(tmp_path, "run2")  # a run that wrote nothing before failing
+    with pytest.raises(RuntimeError, match="publication incomplète"):
+        commit_release(tmp_path, "run2", required=("observatoire_qpv.duckdb",))
+    assert current_release(tmp_path) == published
+    assert _published_rows(tmp_path) == 3
+    assert [p.name for p in remove_abandoned_staging(tmp_path)] == [".staging-run2"]
+
+
+def test_outputs_of_an_older_version_are_replaced_by_entry_points(tmp_path):
+    (tmp_path / "parquet").mkdir()
+    (tmp_path / "parquet" / "observations.parquet").write_bytes(b"old")
+    (tmp_path / "observatoire_qpv.duckdb").write_bytes(b"old")
+    _stage(tmp_path, "run1", 2)
+    commit_release(tmp_path, "run1")
+    assert (tmp_path / "parquet").is_symlink() and (tmp_path / "parquet" / "marker.txt").exists()
+    assert _published_rows(tmp_path) == 2
+
+
+def test_old_releases_are_pruned_but_the_previous_one_is_kept(tmp_path):
+    releases = []
+    for number in range(5):
+        _stage(tmp_path, f"run{number}", number + 1)
+        releases.append(commit_release(tmp_path, f"run{number}"))
+    kept = sorted(p for p in (tmp_path / RELEASES).iterdir())
+    assert kept == releases[-3:]
+    assert (tmp_path / CURRENT).resolve() == releases[-1]
+
+
+def test_a_second_refresh_on_the_same_folder_is_refused(tmp_path):
+    with refresh_lock(tmp_path):
+        with pytest.raises(RefreshInProgress, match="déjà en cours"):
+            with refresh_lock(tmp_path):
+                pass
+    with refresh_lock(tmp_path):  # released on exit
+        pass
