@@ -13,7 +13,8 @@ from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.validation_report import input_errors_reported
-from qpv_observatory.warehouse import publish_tables
+from qpv_observatory.release import commit_release, staging_dir
+from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR, write_tables
 
 
 @dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées.",
@@ -53,13 +54,13 @@ def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
     return widen_gaps(gaps)
 
 
-@dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet dans data/curated/.")
+@dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet de la version en préparation.")
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
                       gap_portrait: pd.DataFrame, comparison_territories: pd.DataFrame, qpv_shares: pd.DataFrame,
                       contracts: pd.DataFrame, target_progress: pd.DataFrame,
                       partner_representativity: pd.DataFrame) -> dg.MaterializeResult:
-    published = publish_tables({
+    published = write_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
         "territories": qpv_referential.territories,
@@ -74,15 +75,22 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "contracts": contracts,
         "target_progress": target_progress,
         "partner_representativity": partner_representativity,
-    }, paths.curated)
-    return dg.MaterializeResult(metadata={"database": dg.MetadataValue.path(str(published.database)),
-                                          "parquet_dir": dg.MetadataValue.path(str(published.database.parent / "parquet"))})
+    }, staging_dir(paths.curated, context.run.run_id))
+    return dg.MaterializeResult(metadata={"tables": len(published.parquet_files)})
 
 
 @dg.asset(group_name="publication", description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG et SVG).")
-def indicator_charts(paths: ObservatoryPaths, gap_portrait: pd.DataFrame,
+def indicator_charts(context: dg.AssetExecutionContext, paths: ObservatoryPaths, gap_portrait: pd.DataFrame,
                      indicator_catalogue: Catalogue) -> dg.MaterializeResult:
-    written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators, paths.curated / "charts",
-                                    formats=("png", "svg"))
-    return dg.MaterializeResult(metadata={"charts": len(written),
-                                          "chart_dir": dg.MetadataValue.path(str(paths.curated / "charts"))})
+    written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators,
+                                    staging_dir(paths.curated, context.run.run_id) / "charts", formats=("png", "svg"))
+    return dg.MaterializeResult(metadata={"charts": len(written)})
+
+
+@dg.asset(group_name="publication", deps=["curated_warehouse", "indicator_charts", "evaluation_report"],
+          description="Publication d'un seul tenant : la version préparée remplace la version publiée "
+                      "(lien data/curated/current) seulement si toutes les vérifications bloquantes sont passées.")
+def published_release(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> dg.MaterializeResult:
+    release = commit_release(paths.curated, context.run.run_id, required=(DATABASE_NAME, PARQUET_DIR))
+    return dg.MaterializeResult(metadata={"release": dg.MetadataValue.path(str(release)),
+                                          "database": dg.MetadataValue.path(str(paths.curated / DATABASE_NAME))})

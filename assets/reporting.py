@@ -6,21 +6,21 @@ import pandas as pd
 from pipelines.resources import ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.report import REPORT_DIR, contracts_from_referential, publish_reports
+from qpv_observatory.release import staging_dir
+from qpv_observatory.report import contracts_from_referential, publish_reports
 
 
 @dg.asset(group_name="publication",
           description="Rapport d'évaluation HTML par contrat (page par QPV, par thème), graphiques PNG/SVG, classeur XLSX.")
-def evaluation_report(paths: ObservatoryPaths, gap_portrait: pd.DataFrame, gaps: pd.DataFrame,
+def evaluation_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths, gap_portrait: pd.DataFrame, gaps: pd.DataFrame,
                       indicator_catalogue: Catalogue, qpv_referential: Referential,
                       target_progress: pd.DataFrame) -> dg.MaterializeResult:
     contracts = contracts_from_referential(qpv_referential.qpv_links, qpv_referential.territories)
     reports = publish_reports(contracts, gap_portrait, gaps, indicator_catalogue.indicators,
-                              qpv_referential.territories, paths.curated,
+                              qpv_referential.territories, staging_dir(paths.curated, context.run.run_id),
                               progress=target_progress)
     return dg.MaterializeResult(metadata={
         "contracts": len(reports),
         "pages": sum(len(r.pages) for r in reports.values()),
         "charts": sum(len(r.charts) for r in reports.values()),
-        "index": dg.MetadataValue.path(str(paths.curated / REPORT_DIR / "index.html")),
     })

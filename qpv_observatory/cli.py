@@ -25,15 +25,28 @@ def _run(args: argparse.Namespace) -> int:
     if args.curated_dir:
         os.environ[CURATED_DIR_ENV] = str(Path(args.curated_dir).resolve())
 
-    import dagster as dg
-
-    from pipelines.definitions import OBSERVATORY_JOB, defs
     from pipelines.resources import default_paths
-    from qpv_observatory.errors import SourceFileError
-    from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
+    from qpv_observatory.release import RefreshInProgress, refresh_lock, remove_abandoned_staging
 
     curated = default_paths().curated
     report = default_paths().validation_report / "index.html"
+    try:
+        with refresh_lock(curated):
+            remove_abandoned_staging(curated)  # left by a refresh that was killed or failed
+            return _refresh(curated, report)
+    except RefreshInProgress as exc:
+        print(f"Échec : {exc} ; les sorties publiées restent consultables.", file=sys.stderr)
+        return 1
+
+
+def _refresh(curated: Path, report: Path) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import OBSERVATORY_JOB, defs
+    from qpv_observatory.errors import SourceFileError
+    from qpv_observatory.release import current_release
+    from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
+
     with dg.DagsterInstance.get() as instance:
         try:
             result = defs.resolve_job_def(OBSERVATORY_JOB).execute_in_process(
@@ -61,6 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  Entrepôt DuckDB    : {curated / DATABASE_NAME}")
     print(f"  Fichiers Parquet   : {curated / PARQUET_DIR}/")
     print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
+    print(f"  Version publiée    : {current_release(curated)}")
     print(f"  Rapport (HTML)     : {curated / 'report' / 'index.html'}")
     print(f"  Rapport de validation : {report}")
     print(f"  Historique Dagster : {os.environ['DAGSTER_HOME']} (interface : make ui)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,32 +303,17 @@ def _with_labels(progress: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 
 
 def publish_reports(contracts: list[Contract], portrait: pd.DataFrame, gaps: pd.DataFrame,
-                    indicators: pd.DataFrame, territories: pd.DataFrame, curated_dir: Path,
+                    indicators: pd.DataFrame, territories: pd.DataFrame, release_dir: Path,
                     progress: pd.DataFrame | None = None) -> dict[str, ReportResult]:
-    """Build every contract's report in a staging folder, then swap it in place of ``report/``:
-    a failure leaves the previous report untouched."""
-    curated_dir.mkdir(parents=True, exist_ok=True)
-    target = curated_dir / REPORT_DIR
-    staging = Path(tempfile.mkdtemp(prefix=".staging-report-", dir=curated_dir))
-    try:
-        results = {}
-        for contract in contracts:
-            built = build_contract_report(contract, portrait, gaps, indicators, territories,
-                                          staging / contract.slug, progress)
-            results[contract.slug] = built
-        _write(staging / "index.html", "index_all.html", title="Rapports d'évaluation des contrats de ville",
-               nav=[], contracts=[{"title": c.title, "href": f"{c.slug}/index.html"} for c in contracts])
-        previous = Path(tempfile.mkdtemp(prefix=".previous-report-", dir=curated_dir))
-        if target.exists():
-            os.replace(target, previous / REPORT_DIR)
-        os.replace(staging, target)
-        shutil.rmtree(previous, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return {slug: _relocated(result, staging, target) for slug, result in results.items()}
-
-
-def _relocated(result: ReportResult, old_root: Path, new_root: Path) -> ReportResult:
-    move = lambda p: new_root / p.relative_to(old_root)  # noqa: E731
-    return ReportResult(move(result.index), [move(p) for p in result.pages], [move(p) for p in result.charts],
-                        move(result.workbook))
+    """Build every contract's report under ``release_dir/report/``, the release being prepared
+    (qpv_observatory/release.py): it is published with the warehouse, or not at all."""
+    target = release_dir / REPORT_DIR
+    if target.exists():  # a retried step starts afresh
+        shutil.rmtree(target)
+    results = {}
+    for contract in contracts:
+        results[contract.slug] = build_contract_report(contract, portrait, gaps, indicators, territories,
+                                                       target / contract.slug, progress)
+    _write(target / "index.html", "index_all.html", title="Rapports d'évaluation des contrats de ville",
+           nav=[], contracts=[{"title": c.title, "href": f"{c.slug}/index.html"} for c in contracts])
+    return results

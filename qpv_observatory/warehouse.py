@@ -1,14 +1,12 @@
-"""Curated outputs: Parquet files and a DuckDB warehouse under data/curated/.
+"""Curated outputs: Parquet files and a DuckDB warehouse, written into the release being prepared.
 
-Everything is first written to a staging folder beside the outputs, checked, then moved into
-place file by file with atomic renames: a failed run leaves the previous outputs untouched.
+The release folder is published as one set only when every blocking check has passed
+(qpv_observatory/release.py): nothing here touches what evaluators are reading.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,26 +71,20 @@ def _check_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
                 raise RuntimeError(f"table {name}: {count} rows written, {len(frame)} expected")
 
 
-def publish_tables(tables: dict[str, pd.DataFrame], curated_dir: Path) -> PublishedOutputs:
-    """Write every table to Parquet and DuckDB, then replace the published files."""
+def write_tables(tables: dict[str, pd.DataFrame], release_dir: Path) -> PublishedOutputs:
+    """Write every table to Parquet and to the DuckDB warehouse of the release, and check the counts."""
     undocumented = sorted(set(tables) - set(TABLE_DOCS))
     if undocumented:
         raise ValueError(f"tables without documentation: {undocumented}")
-    curated_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=curated_dir))
-    try:
-        (staging / PARQUET_DIR).mkdir()
-        for name, frame in tables.items():
-            frame.to_parquet(staging / PARQUET_DIR / f"{name}.parquet", index=False)
-        _write_database(staging / DATABASE_NAME, tables)
-        _check_database(staging / DATABASE_NAME, tables)
-        (curated_dir / PARQUET_DIR).mkdir(exist_ok=True)
-        parquet_files = {}
-        for name in tables:
-            target = curated_dir / PARQUET_DIR / f"{name}.parquet"
-            os.replace(staging / PARQUET_DIR / f"{name}.parquet", target)
-            parquet_files[name] = target
-        os.replace(staging / DATABASE_NAME, curated_dir / DATABASE_NAME)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return PublishedOutputs(curated_dir / DATABASE_NAME, parquet_files)
+    parquet_dir = release_dir / PARQUET_DIR
+    database = release_dir / DATABASE_NAME
+    shutil.rmtree(parquet_dir, ignore_errors=True)  # a retried step starts afresh
+    database.unlink(missing_ok=True)
+    parquet_dir.mkdir(parents=True)
+    parquet_files = {}
+    for name, frame in tables.items():
+        parquet_files[name] = parquet_dir / f"{name}.parquet"
+        frame.to_parquet(parquet_files[name], index=False)
+    _write_database(database, tables)
+    _check_database(database, tables)
+    return PublishedOutputs(database, parquet_files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from pipelines.definitions import all_assets
 from pipelines.resources import PROJECT_ROOT, ObservatoryPaths
+from qpv_observatory.release import CURRENT
 from qpv_observatory.warehouse import DATABASE_NAME
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -36,9 +38,14 @@ def run_pipeline(curated_dir: Path, raw_dir: Path = DEMO_RAW, without_pictures: 
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
-    """Published files; the validation report is rewritten on every run, failed ones included."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "validation" not in p.relative_to(folder).parts}
+    """What evaluators read: for a curated folder, the name and files of its current release;
+    for any other folder (a release's parquet/, charts/...), its files."""
+    current = folder / CURRENT
+    if current.is_symlink():
+        return {CURRENT: os.readlink(current), **digest_tree(current.resolve())}
+    root = folder.resolve()
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def run_on_corrupted_copy(demo_curated: Path, tmp_path: Path, raw_file: str, old: bytes, new: bytes):
@@ -47,7 +54,7 @@ def run_on_corrupted_copy(demo_curated: Path, tmp_path: Path, raw_file: str, old
     Returns the run result, and whether the published outputs were left exactly as they were.
     """
     curated = tmp_path / "curated"
-    shutil.copytree(demo_curated, curated)
+    shutil.copytree(demo_curated, curated, symlinks=True)
     before = digest_tree(curated)
     raw = tmp_path / "raw"
     shutil.copytree(DEMO_RAW, raw)

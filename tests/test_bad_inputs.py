@@ -49,7 +49,7 @@ def test_corpus_covers_every_file():
 def test_bad_input_stops_publication_with_a_clear_message(bad_file, demo_curated, tmp_path):
     target, fragments = CASES[bad_file]
     curated = tmp_path / "curated"
-    shutil.copytree(demo_curated, curated)
+    shutil.copytree(demo_curated, curated, symlinks=True)
     published = digest_tree(curated)
     raw = tmp_path / "raw"
     shutil.copytree(DEMO_RAW, raw)

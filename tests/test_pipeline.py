@@ -12,7 +12,8 @@ from assets.ingestion import SOURCES
 from pipelines.definitions import OBSERVATORY_JOB, defs
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
-from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, publish_tables
+from qpv_observatory.release import commit_release, staging_dir
+from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, write_tables
 from tests.conftest import DEMO_RAW, digest_tree, run_on_corrupted_copy, run_pipeline
 
 
@@ -57,14 +58,15 @@ def test_bad_raw_file_fails_the_run_and_keeps_published_outputs(demo_curated, tm
 
 def test_failed_publication_leaves_previous_files(demo_curated, tmp_path):
     curated = tmp_path / "curated"
-    shutil.copytree(demo_curated, curated)
+    shutil.copytree(demo_curated, curated, symlinks=True)
     before = digest_tree(curated)
     unserialisable = pd.DataFrame({"x": [object()]})
     with pytest.raises(Exception):
-        publish_tables({"observations": pd.read_parquet(curated / "parquet" / "observations.parquet"),
-                        "gaps": unserialisable}, curated)
+        write_tables({"observations": pd.read_parquet(curated / "parquet" / "observations.parquet"),
+                      "gaps": unserialisable}, staging_dir(curated, "failed-run"))
+    with pytest.raises(RuntimeError, match="publication incomplète"):
+        commit_release(curated, "failed-run", required=(DATABASE_NAME,))
     assert digest_tree(curated) == before
-    assert not list(curated.glob(".staging-*"))
 
 
 def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
