@@ -232,7 +232,8 @@ def progress_figure(progress: pd.DataFrame, indicators: pd.DataFrame, caption: s
     rows = progress.sort_values(["objective_code", "territory_code"], ascending=False, kind="mergesort")
     fig, ax = plt.subplots(figsize=(10, 1.6 + 1.0 * len(rows)), dpi=110)
     for y, row in enumerate(rows.itertuples()):
-        unit = meta["unit"].get(row.indicator_id, "")
+        # The progress table says the unit of its figures: "points" for a gap-to-the-commune target.
+        unit = getattr(row, "unit", None) or meta["unit"].get(row.indicator_id, "")
         label = meta["label_fr"].get(row.indicator_id, row.indicator_id)
         latest_status = getattr(row, "latest_status", None)
         measurable = _is_number(row.share_done) and _is_number(row.latest_value) and latest_status in (None, OK)

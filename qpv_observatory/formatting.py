@@ -13,6 +13,8 @@ def format_fr(value: float, decimals: int = 1) -> str:
 
 
 def format_with_unit(value: float, unit: str) -> str:
+    if unit == "points":  # a gap (target "écart à la commune"): signed, in points
+        return format_gap(value, unit)
     if unit == "%":
         return f"{format_fr(value, 1)}{NARROW_NBSP}%"
     if unit == "€":

@@ -126,6 +126,15 @@ def test_progress_chart(demo_tables):
     plt.close(fig)
 
 
+def test_progress_chart_shows_a_gap_target_in_points(demo_tables):
+    gap_target = progress_frame().iloc[:1].assign(unit="points", baseline_value=12.4, latest_value=9.0,
+                                                  target_value=7.4, share_done=0.68)
+    shown = " | ".join(texts(progress_figure(gap_target, demo_tables["indicators"])))
+    assert f"+12,4{NARROW_NBSP}pts" in shown and f"cible 2026 : +7,4{NARROW_NBSP}pts" in shown
+    assert f"12,4{NARROW_NBSP}%" not in shown
+    plt.close("all")
+
+
 def test_every_niort_indicator_has_png_and_svg_charts(demo_curated, demo_tables, warehouse):
     chart_dir = demo_curated / "charts"
     for row in demo_tables["gap_portrait"][["indicator_id", "year", "source"]].drop_duplicates().itertuples():
