@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import time
 
 import duckdb
 
-from tests.conftest import digest_tree
+from tests.conftest import DEMO_RAW, digest_tree
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.release import RELEASES, STAGING_PREFIX
 from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS
@@ -56,3 +57,57 @@ def test_refresh_killed_midway_leaves_the_published_outputs(demo_curated, tmp_pa
     assert rerun.returncode == 0, stderr
     assert not [p for p in (curated / RELEASES).iterdir() if p.name.startswith(STAGING_PREFIX)]
     assert digest_tree(curated / "parquet") == digest_tree(demo_curated / "parquet")
+
+
+# A reader as an evaluator runs it: opens the published warehouse, counts every table, again and
+# again, and notes each distinct state it saw and any error.
+READER = """
+import duckdb, json, os, sys
+database, tables, stop, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
+states, errors, reads = [], [], 0
+while not os.path.exists(stop):
+    try:
+        with duckdb.connect(database, read_only=True) as con:
+            present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            state = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] if t in present else None
+                     for t in tables}
+        reads += 1
+        if state not in states:
+            states.append(state)
+    except Exception as exc:
+        errors.append(repr(exc))
+json.dump({"states": states, "errors": errors, "reads": reads}, open(out, "w"))
+"""
+
+
+def _table_counts(database) -> dict[str, int]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLE_DOCS}
+
+
+def test_reader_querying_during_refreshes_sees_the_old_or_the_new_state(demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated, symlinks=True)
+    full = _table_counts(curated / DATABASE_NAME)
+    without_2018 = tmp_path / "raw"  # a smaller state: the Cnam 2018 millésime left out
+    shutil.copytree(DEMO_RAW, without_2018, ignore=shutil.ignore_patterns("2018"))
+
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(curated / DATABASE_NAME), ",".join(TABLE_DOCS),
+                               str(stop), str(out)])
+    try:
+        for raw in (without_2018, DEMO_RAW):  # two switches: full -> smaller -> full
+            refresh = _cli(curated, tmp_path / "dagster", "--raw-dir", str(raw), "--without-pictures")
+            _, stderr = refresh.communicate(timeout=300)
+            assert refresh.returncode == 0, stderr
+            if raw == without_2018:
+                smaller = _table_counts(curated / DATABASE_NAME)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    seen = json.loads(out.read_text())
+
+    assert seen["errors"] == []
+    assert smaller != full and smaller["observations"] < full["observations"]
+    assert seen["states"] and all(state in (full, smaller) for state in seen["states"])
+    assert smaller in seen["states"] and seen["reads"] > 10  # it did read while the refreshes ran
