@@ -4,7 +4,8 @@
 import dagster as dg
 import pandas as pd
 
-from pipelines.resources import ObservatoryPaths
+from pipelines.partitions import MILLESIMES
+from pipelines.resources import STORE_IO_MANAGER, ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue, load_catalogue
 from qpv_observatory.ingest import read_referentials, read_source_observations
 from qpv_observatory.manifest import load_manifest
@@ -24,19 +25,21 @@ def indicator_catalogue(context: dg.AssetExecutionContext, paths: ObservatoryPat
 @dg.asset(group_name="ingestion", description="Référentiel QPV → commune(s) → EPCI.")
 def qpv_referential(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Referential:
     with input_errors_reported(paths.validation_report, context.run.run_id, "qpv_referential"):
-        referential = read_referentials(paths.raw, load_manifest(paths.raw))
+        referential = read_referentials(paths.raw, load_manifest(paths.raw, vintages=()))
     context.add_output_metadata({"qpv": int((referential.territories["territory_level"] == "qpv").sum()),
                                  "links": len(referential.qpv_links)})
     return referential
 
 
 def _source_asset(source: str) -> dg.AssetsDefinition:
-    @dg.asset(name=f"{source}_observations", group_name="ingestion",
-              description=f"Observations lues dans les fichiers bruts de la source {source}.")
+    @dg.asset(name=f"{source}_observations", group_name="ingestion", partitions_def=MILLESIMES,
+              io_manager_key=STORE_IO_MANAGER,
+              description=f"Observations d'un millésime lues dans les fichiers bruts de la source {source}.")
     def _asset(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                indicator_catalogue: Catalogue) -> pd.DataFrame:
         with input_errors_reported(paths.validation_report, context.run.run_id, f"{source}_observations"):
-            observations = read_source_observations(paths.raw, load_manifest(paths.raw), source, indicator_catalogue)
+            manifest = load_manifest(paths.raw, [int(context.partition_key)])
+            observations = read_source_observations(paths.raw, manifest, source, indicator_catalogue)
         context.add_output_metadata({"rows": len(observations),
                                      "not_ok": int((observations["status"] != "ok").sum()),
                                      "files": sorted(observations["source_file"].unique().tolist())})

@@ -2,6 +2,10 @@
 
 Everything is first written to a staging folder beside the outputs, checked, then moved into
 place file by file with atomic renames: a failed run leaves the previous outputs untouched.
+
+A table is given either as a pandas frame (small tables: catalogue, referential, targets) or as
+Parquet files of the millésime store, one per millésime, which DuckDB reads directly so that the
+millésimes are never concatenated in pandas.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence, Union
 
 import duckdb
 import pandas as pd
@@ -43,9 +48,22 @@ TABLE_DOCS = {
     "contracts": "Contrats de ville : territoire signataire (commune ou EPCI) et période (début, fin).",
     "target_progress": "Avancement des cibles des contrats : référence, dernière valeur, cible, part du chemin parcourue, "
                        "statut (reached, on_track, behind, no_data, target_not_set) et sa raison.",
+    "gap_series": "Séries par QPV, indicateur, source et territoire de comparaison (commune, EPCI) : valeur et écart "
+                  "de chaque année, année précédente de la série, évolution de la valeur et de l'écart depuis celle-ci ; "
+                  "ruptures explicites : géographie (2015, 2024), comparabilité (comparable, comparable_with_warning, "
+                  "no_history) tirée de la correspondance officielle et sa raison, changement de méthode de la source "
+                  "(évolution alors non calculée).",
+    "method_breaks": "Changements de méthode des sources : à partir de first_year, les chiffres de la source (ou du seul "
+                     "indicateur indiqué) ne se comparent pas aux précédents.",
+    "raw_files": "Fichiers bruts utilisés par l'état publié : chemin, taille en octets, SHA-256, lecteur, source, "
+                 "millésime et rôle (referential, file, targets, manifest).",
     "partner_representativity": "Remontées partenaires : bénéficiaires, dont QPV, part des QPV parmi les bénéficiaires, "
                                 "part des QPV dans la population, indice de représentativité (rapport des deux parts).",
 }
+
+
+# A table to publish: a frame, or the Parquet files (one per millésime) it is stored in.
+TableSource = Union[pd.DataFrame, Sequence[Path]]
 
 
 @dataclass(frozen=True)
@@ -54,26 +72,60 @@ class PublishedOutputs:
     parquet_files: dict[str, Path]
 
 
-def _write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def parquet_source(files: Sequence[Path]) -> str:
+    """DuckDB table function over Parquet files; columns missing from some files are NULL there."""
+    if not files:
+        raise ValueError("no Parquet file to read")
+    return f"read_parquet([{', '.join(_sql_text(str(f)) for f in files)}], union_by_name = true)"
+
+
+def _expected_rows(con: duckdb.DuckDBPyConnection, source: TableSource) -> int:
+    if isinstance(source, pd.DataFrame):
+        return len(source)
+    return con.execute(f"SELECT count(*) FROM {parquet_source(source)}").fetchone()[0]
+
+
+def _write_database(path: Path, tables: dict[str, TableSource]) -> dict[str, int]:
+    """Create every table; returns the rows each should have."""
+    expected = {}
     with duckdb.connect(str(path)) as con:
-        for name, frame in tables.items():
-            con.register("_frame", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-            con.unregister("_frame")
-            comment = TABLE_DOCS.get(name, "").replace("'", "''")
-            con.execute(f"COMMENT ON TABLE \"{name}\" IS '{comment}'")
+        for name, source in tables.items():
+            if isinstance(source, pd.DataFrame):
+                con.register("_frame", source)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+            else:
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {parquet_source(source)}')
+            expected[name] = _expected_rows(con, source)
+            con.execute(f"COMMENT ON TABLE \"{name}\" IS {_sql_text(TABLE_DOCS.get(name, ''))}")
         con.execute("CHECKPOINT")
+    return expected
 
 
-def _check_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def _write_parquet(database: Path, folder: Path, tables: dict[str, TableSource]) -> None:
+    """Frames through pandas (their dtypes kept); stored tables copied by DuckDB from the new database."""
+    stored = [name for name, source in tables.items() if not isinstance(source, pd.DataFrame)]
+    for name, source in tables.items():
+        if isinstance(source, pd.DataFrame):
+            source.to_parquet(folder / f"{name}.parquet", index=False)
+    with duckdb.connect(str(database), read_only=True) as con:
+        for name in stored:
+            con.execute(f'COPY "{name}" TO {_sql_text(str(folder / f"{name}.parquet"))} (FORMAT parquet)')
+
+
+def _check_database(path: Path, expected: dict[str, int]) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
-        for name, frame in tables.items():
+        for name, rows in expected.items():
             count = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-            if count != len(frame):
-                raise RuntimeError(f"table {name}: {count} rows written, {len(frame)} expected")
+            if count != rows:
+                raise RuntimeError(f"table {name}: {count} rows written, {rows} expected")
 
 
-def publish_tables(tables: dict[str, pd.DataFrame], curated_dir: Path) -> PublishedOutputs:
+def publish_tables(tables: dict[str, TableSource], curated_dir: Path) -> PublishedOutputs:
     """Write every table to Parquet and DuckDB, then replace the published files."""
     undocumented = sorted(set(tables) - set(TABLE_DOCS))
     if undocumented:
@@ -82,10 +134,9 @@ def publish_tables(tables: dict[str, pd.DataFrame], curated_dir: Path) -> Publis
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=curated_dir))
     try:
         (staging / PARQUET_DIR).mkdir()
-        for name, frame in tables.items():
-            frame.to_parquet(staging / PARQUET_DIR / f"{name}.parquet", index=False)
-        _write_database(staging / DATABASE_NAME, tables)
-        _check_database(staging / DATABASE_NAME, tables)
+        expected = _write_database(staging / DATABASE_NAME, tables)
+        _check_database(staging / DATABASE_NAME, expected)
+        _write_parquet(staging / DATABASE_NAME, staging / PARQUET_DIR, tables)
         (curated_dir / PARQUET_DIR).mkdir(exist_ok=True)
         parquet_files = {}
         for name in tables:

@@ -50,7 +50,7 @@ def test_two_runs_write_identical_tables(demo_curated, tmp_path):
 
 
 def test_bad_raw_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
-    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "insee_rp/rp2015_qpv_indicateurs_niort.csv",
+    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "2015/insee_rp/rp2015_qpv_indicateurs_niort.csv",
                                               b"45,3", b"45;3")
     assert not result.success and unchanged
 
@@ -79,12 +79,12 @@ def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
 def test_cli_reports_bad_input_with_file_and_line(tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(DEMO_RAW, raw)
-    rp = raw / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
+    rp = raw / "2015" / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
     rp.write_bytes(rp.read_bytes().replace(b"16,6", b"seize"))
     done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--raw-dir", str(raw),
                            "--curated-dir", str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
                           env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1
-    assert "data/raw/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
+    assert "data/raw/2015/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
     assert not (tmp_path / "out" / DATABASE_NAME).exists()

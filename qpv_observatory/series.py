@@ -1,0 +1,148 @@
+"""Time series of each QPV's gap to its commune and its EPCI, with the breaks that forbid a comparison.
+
+One row per QPV, indicator, source, comparison territory and year, beside the previous year of the
+same series: the change of the QPV's value and of its gap since then. Two kinds of break:
+
+- geography: a QPV of the 2024 geography continues the series of its 2015 predecessor only when
+  the official correspondence gives exactly one predecessor and the code's status letter is I
+  (contour inchangé: comparable) or M (contour modifié: comparable with a warning); a new QPV (N)
+  or one made of several 2015 QPV has no history;
+- method: from a year listed in data/catalogue/method_breaks.csv, a source's figures are not
+  compared with earlier ones: the change stays empty and the break's label shows.
+
+Computed in DuckDB over the millésime store's gap files, so that no millésime is held in pandas.
+Secret or missing values stay empty: a change is never computed from them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import pandas as pd
+
+from qpv_observatory.gaps import PRECISION
+from qpv_observatory.warehouse import parquet_source
+from qpv_observatory.territories import COMMUNE, EPCI
+
+COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
+SERIES_LEVELS = (COMMUNE, EPCI)
+
+GAP_SERIES_COLUMNS = [
+    "qpv_code", "qpv_name", "geography", "indicator_id", "source", "source_label",
+    "comparison_level", "comparison_code", "comparison_name", "year",
+    "qpv_value", "qpv_status", "comparison_value", "comparison_status", "gap", "gap_unit",
+    "previous_year", "previous_qpv_code", "previous_qpv_value", "previous_gap",
+    "qpv_value_change", "gap_change", "comparability", "comparability_reason", "method_break",
+]
+
+_SQL = f"""
+WITH correspondence AS (
+    SELECT CAST(qpv_2024 AS VARCHAR) AS qpv_2024,
+           count(CAST(qpv_2015 AS VARCHAR)) AS predecessors,
+           min(CAST(qpv_2015 AS VARCHAR)) AS predecessor,
+           string_agg(CAST(qpv_2015 AS VARCHAR), ', ' ORDER BY CAST(qpv_2015 AS VARCHAR)) AS predecessor_list
+    FROM _correspondence GROUP BY 1
+),
+base AS (
+    SELECT qpv_code, qpv_name, indicator_id, source, source_label, comparison_level, comparison_code,
+           comparison_name, CAST(year AS INTEGER) AS year, CAST(qpv_value AS DOUBLE) AS qpv_value, qpv_status,
+           CAST(comparison_value AS DOUBLE) AS comparison_value, comparison_status, CAST(gap AS DOUBLE) AS gap,
+           gap_unit, CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography
+    FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}')
+),
+linked AS (
+    -- The official code of a 2024 QPV ends with its status letter: N new, M contour modifié, I inchangé.
+    SELECT b.*, CASE WHEN b.geography = 2024 THEN right(b.qpv_code, 1) END AS status_letter,
+           c.predecessors, c.predecessor_list,
+           CASE WHEN b.geography = 2024 AND right(b.qpv_code, 1) IN ('I', 'M') AND c.predecessors = 1
+                THEN c.predecessor END AS predecessor
+    FROM base b LEFT JOIN correspondence c ON c.qpv_2024 = b.qpv_code
+),
+own AS (
+    SELECT *, lag(year) OVER w AS own_year, lag(qpv_value) OVER w AS own_qpv_value, lag(gap) OVER w AS own_gap
+    FROM linked
+    WINDOW w AS (PARTITION BY qpv_code, indicator_id, source, comparison_level, comparison_code ORDER BY year)
+),
+joined AS (
+    -- The latest figure of the 2015 predecessor before this year, for the first 2024 figures.
+    SELECT o.*, p.year AS predecessor_year, p.qpv_value AS predecessor_qpv_value, p.gap AS predecessor_gap
+    FROM own o ASOF LEFT JOIN base p
+      ON p.qpv_code = o.predecessor AND p.indicator_id = o.indicator_id AND p.source = o.source
+     AND p.comparison_level = o.comparison_level AND p.comparison_code = o.comparison_code AND o.year > p.year
+),
+series AS (
+    SELECT *,
+        CASE WHEN own_year IS NOT NULL THEN own_year ELSE predecessor_year END AS previous_year,
+        CASE WHEN own_year IS NOT NULL THEN qpv_code WHEN predecessor_year IS NOT NULL THEN predecessor END
+            AS previous_qpv_code,
+        CASE WHEN own_year IS NOT NULL THEN own_qpv_value ELSE predecessor_qpv_value END AS previous_qpv_value,
+        CASE WHEN own_year IS NOT NULL THEN own_gap ELSE predecessor_gap END AS previous_gap,
+        CASE WHEN own_year IS NOT NULL THEN '{COMPARABLE}'
+             WHEN predecessor_year IS NOT NULL AND status_letter = 'I' THEN '{COMPARABLE}'
+             WHEN predecessor_year IS NOT NULL THEN '{COMPARABLE_WITH_WARNING}'
+             ELSE '{NO_HISTORY}' END AS comparability,
+        CASE WHEN own_year IS NOT NULL THEN NULL
+             WHEN predecessor_year IS NOT NULL AND status_letter = 'I'
+                 THEN 'QPV 2024 au contour inchangé : suite de la série du QPV 2015 ' || predecessor
+             WHEN predecessor_year IS NOT NULL
+                 THEN 'QPV 2024 au contour modifié : suite de la série du QPV 2015 ' || predecessor
+                      || ', évolution à interpréter avec prudence'
+             WHEN geography = 2024 AND status_letter = 'N'
+                 THEN 'nouveau quartier de la géographie 2024 : pas de série antérieure'
+             WHEN geography = 2024 AND predecessors > 1
+                 THEN 'QPV 2024 issu de plusieurs QPV 2015 (' || predecessor_list || ') : pas de série antérieure comparable'
+             WHEN geography = 2024 AND coalesce(predecessors, 0) = 0 AND status_letter IN ('I', 'M')
+                 THEN 'QPV 2024 absent de la correspondance 2015 → 2024 : pas de série antérieure'
+             ELSE 'premier millésime de la série' END AS comparability_reason
+    FROM joined
+),
+with_breaks AS (
+    SELECT s.*,
+        (SELECT string_agg(b.label_fr, ' ; ' ORDER BY b.first_year, b.label_fr) FROM _method_breaks b
+          WHERE b.source = s.source AND (b.indicator_id IS NULL OR b.indicator_id = s.indicator_id)
+            AND b.first_year > s.previous_year AND b.first_year <= s.year) AS method_break
+    FROM series s
+)
+SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, comparison_level, comparison_code,
+       comparison_name, year, qpv_value, qpv_status, comparison_value, comparison_status, gap, gap_unit,
+       previous_year, previous_qpv_code, previous_qpv_value, previous_gap,
+       CASE WHEN comparability <> '{NO_HISTORY}' AND method_break IS NULL
+            THEN round(qpv_value - previous_qpv_value, {PRECISION}) END AS qpv_value_change,
+       CASE WHEN comparability <> '{NO_HISTORY}' AND method_break IS NULL
+            THEN round(gap - previous_gap, {PRECISION}) END AS gap_change,
+       comparability, comparability_reason, method_break
+FROM with_breaks
+ORDER BY indicator_id, source, qpv_code, comparison_level, comparison_code, year
+"""
+
+
+def _register(con: duckdb.DuckDBPyConnection, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> None:
+    con.register("_correspondence", correspondence[["qpv_2024", "qpv_2015"]].astype("object"))
+    breaks = method_breaks[["source", "first_year", "indicator_id", "label_fr"]].astype(
+        {"source": "object", "indicator_id": "object", "label_fr": "object", "first_year": "int64"})
+    con.register("_method_breaks", breaks)
+
+
+def gap_series(gaps: pd.DataFrame, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> pd.DataFrame:
+    """The series of a gaps table (gaps.compute_gaps) as a frame: for tests and small extracts."""
+    with duckdb.connect() as con:
+        con.register("_gaps", gaps)
+        _register(con, correspondence, method_breaks)
+        return con.sql(_SQL).df()
+
+
+def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, method_breaks: pd.DataFrame,
+                     target: Path) -> int:
+    """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    with duckdb.connect() as con:
+        con.execute(f"CREATE VIEW _gaps AS SELECT * FROM {parquet_source(gaps_files)}")
+        _register(con, correspondence, method_breaks)
+        con.execute(f"COPY ({_SQL}) TO '{partial}' (FORMAT parquet)")
+        rows = con.execute(f"SELECT count(*) FROM {parquet_source([partial])}").fetchone()[0]
+    os.replace(partial, target)
+    return rows
