@@ -13,7 +13,7 @@ import pandas as pd
 
 from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
-from pipelines.resources import ObservatoryPaths
+from pipelines.resources import ObservatoryPaths, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, known_territory_codes, load_plausible_ranges,
@@ -23,7 +23,8 @@ from qpv_observatory.validation_report import record_outcome
 
 def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
                   outcome: ValidationOutcome) -> dg.AssetCheckResult:
-    page = record_outcome(paths.validation_report, context.run.run_id, name, asset, outcome)
+    report_id, millesime = report_scope(context)
+    page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime)
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=not outcome.failed_rules, severity=severity, description=outcome.summary_fr(),

@@ -11,7 +11,7 @@ import pandas as pd
 
 from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
-from pipelines.resources import STORE_IO_MANAGER, ObservatoryPaths
+from pipelines.resources import STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report
 from qpv_observatory.aggregation import derive_comparison_territories, qpv_shares as compute_qpv_shares
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.charts import indicator_charts as draw_indicator_charts
@@ -21,7 +21,6 @@ from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
-from qpv_observatory.validation_report import input_errors_reported
 from qpv_observatory.warehouse import publish_tables
 
 # Tables of a millésime, in the store and in the warehouse (one row per millésime and line).
@@ -34,7 +33,7 @@ PARTITIONED_ASSETS = (*(f"{s}_observations" for s in SOURCES), *MILLESIME_TABLES
           ins={f"{s}_observations": dg.AssetIn() for s in SOURCES}, partitions_def=MILLESIMES,
           io_manager_key=STORE_IO_MANAGER)
 def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, **per_source: pd.DataFrame) -> pd.DataFrame:
-    with input_errors_reported(paths.validation_report, context.run.run_id, "observations"):
+    with input_errors_in_report(context, paths, "observations"):
         combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
     context.add_output_metadata({"by_status": combined["status"].value_counts().sort_index().to_dict()})
     return combined

@@ -25,7 +25,7 @@ from dagster._core.utils import make_new_run_id
 
 from pipelines.definitions import OBSERVATORY_JOB, all_assets, build_definitions
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
-from pipelines.resources import ObservatoryPaths
+from pipelines.resources import REFRESH_TAG, ObservatoryPaths
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.manifest import discover_vintages
 from qpv_observatory.store import vintage_fingerprint
@@ -118,12 +118,15 @@ def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Ite
     outcome = RefreshOutcome(plan)
     base_config = dict(run_config or {})
 
+    refresh_id = make_new_run_id()  # tags the refresh's runs: one validation report for all of them
+
     def execute(selection: list[dg.AssetKey], partition_key: str | None = None, config: dict | None = None) -> bool:
         run_id = make_new_run_id()
         try:
             result = job.execute_in_process(run_config={**base_config, **(config or {})}, instance=instance,
                                             partition_key=partition_key, asset_selection=selection,
-                                            raise_on_error=raise_on_error, run_id=run_id)
+                                            raise_on_error=raise_on_error, run_id=run_id,
+                                            tags={REFRESH_TAG: refresh_id})
         finally:
             paths.store.discard_run(run_id)  # promoted tables were moved out; the rest is a failed run's
         outcome.results.append(result)

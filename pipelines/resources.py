@@ -10,6 +10,7 @@ import pandas as pd
 
 from qpv_observatory.manifest import discover_vintages
 from qpv_observatory.store import PartitionStore
+from qpv_observatory.validation_report import input_errors_reported
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,22 @@ class MillesimeStoreIOManager(dg.ConfigurableIOManager):
         run_id = context.step_context.run_id
         frames = [self.paths.store.read(int(key), table, run_id=run_id) for key in sorted(context.asset_partition_keys)]
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+# Tag of the Dagster runs of one refresh: the validation report gathers their checks.
+REFRESH_TAG = "qpv_observatory/refresh"
+
+
+def report_scope(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, int | None]:
+    """Which validation report a step writes into (its refresh, else its run) and for which millésime."""
+    report_id = context.run.tags.get(REFRESH_TAG, context.run.run_id)
+    return report_id, int(context.partition_key) if context.has_partition_key else None
+
+
+def input_errors_in_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths, asset: str):
+    """A reader's SourceFileError goes into the validation report, then stops the run."""
+    report_id, millesime = report_scope(context)
+    return input_errors_reported(paths.validation_report, report_id, asset, millesime)
 
 
 RAW_DIR_ENV = "QPV_OBSERVATORY_RAW_DIR"
