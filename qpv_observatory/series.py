@@ -5,8 +5,9 @@ same series: the change of the QPV's value and of its gap since then. Two kinds 
 
 - geography: a QPV of the 2024 geography continues the series of its 2015 predecessor only when
   the official correspondence gives exactly one predecessor and the code's status letter is I
-  (contour inchangé: comparable) or M (contour modifié: comparable with a warning); a new QPV (N)
-  or one made of several 2015 QPV has no history;
+  (contour inchangé: comparable) or M (contour modifié: comparable with a warning); its previous
+  point is then the predecessor's latest figure before 2024 (when the 2024 geography took effect);
+  a new QPV (N) or one made of several 2015 QPV has no history;
 - method: from a year listed in data/catalogue/method_breaks.csv, a source's figures are not
   compared with earlier ones: the change stays empty and the break's label shows.
 
@@ -29,6 +30,8 @@ from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
 SERIES_LEVELS = (COMMUNE, EPCI)
+# DuckDB spills to disk beyond this: the national refresh must fit in 2 GiB with everything else.
+MEMORY_LIMIT = "1GB"
 
 GAP_SERIES_COLUMNS = [
     "qpv_code", "qpv_name", "geography", "indicator_id", "source", "source_label",
@@ -61,33 +64,39 @@ linked AS (
                 THEN c.predecessor END AS predecessor
     FROM base b LEFT JOIN correspondence c ON c.qpv_2024 = b.qpv_code
 ),
-own AS (
-    SELECT *, lag(year) OVER w AS own_year, lag(qpv_value) OVER w AS own_qpv_value, lag(gap) OVER w AS own_gap
-    FROM linked
-    WINDOW w AS (PARTITION BY qpv_code, indicator_id, source, comparison_level, comparison_code ORDER BY year)
+history AS (
+    -- The 2015 predecessor's figures (before 2024, when the 2024 geography took effect), copied as the
+    -- beginning of each 2024 QPV series that continues it; removed again after the window below.
+    SELECT l.qpv_code AS series_code, p.qpv_code, p.indicator_id, p.source, p.comparison_level, p.comparison_code,
+           p.year, p.geography, p.qpv_value, p.gap, TRUE AS is_history
+    FROM (SELECT DISTINCT qpv_code, predecessor FROM linked WHERE predecessor IS NOT NULL) l
+    JOIN base p ON p.qpv_code = l.predecessor AND p.year < 2024
+),
+points AS (
+    SELECT qpv_code AS series_code, *, FALSE AS is_history FROM linked
+    UNION ALL BY NAME
+    SELECT * FROM history
+),
+previous AS (
+    SELECT *, lag(year) OVER w AS previous_year, lag(qpv_code) OVER w AS previous_qpv_code,
+           lag(qpv_value) OVER w AS previous_qpv_value, lag(gap) OVER w AS previous_gap
+    FROM points
+    WINDOW w AS (PARTITION BY series_code, indicator_id, source, comparison_level, comparison_code
+                 ORDER BY year, geography)
 ),
 joined AS (
-    -- The latest figure of the 2015 predecessor before this year, for the first 2024 figures.
-    SELECT o.*, p.year AS predecessor_year, p.qpv_value AS predecessor_qpv_value, p.gap AS predecessor_gap
-    FROM own o ASOF LEFT JOIN base p
-      ON p.qpv_code = o.predecessor AND p.indicator_id = o.indicator_id AND p.source = o.source
-     AND p.comparison_level = o.comparison_level AND p.comparison_code = o.comparison_code AND o.year > p.year
+    SELECT * EXCLUDE (series_code, is_history), previous_qpv_code IS DISTINCT FROM qpv_code AS from_predecessor
+    FROM previous WHERE NOT is_history
 ),
 series AS (
     SELECT *,
-        CASE WHEN own_year IS NOT NULL THEN own_year ELSE predecessor_year END AS previous_year,
-        CASE WHEN own_year IS NOT NULL THEN qpv_code WHEN predecessor_year IS NOT NULL THEN predecessor END
-            AS previous_qpv_code,
-        CASE WHEN own_year IS NOT NULL THEN own_qpv_value ELSE predecessor_qpv_value END AS previous_qpv_value,
-        CASE WHEN own_year IS NOT NULL THEN own_gap ELSE predecessor_gap END AS previous_gap,
-        CASE WHEN own_year IS NOT NULL THEN '{COMPARABLE}'
-             WHEN predecessor_year IS NOT NULL AND status_letter = 'I' THEN '{COMPARABLE}'
-             WHEN predecessor_year IS NOT NULL THEN '{COMPARABLE_WITH_WARNING}'
-             ELSE '{NO_HISTORY}' END AS comparability,
-        CASE WHEN own_year IS NOT NULL THEN NULL
-             WHEN predecessor_year IS NOT NULL AND status_letter = 'I'
+        CASE WHEN previous_year IS NULL THEN '{NO_HISTORY}'
+             WHEN NOT from_predecessor OR status_letter = 'I' THEN '{COMPARABLE}'
+             ELSE '{COMPARABLE_WITH_WARNING}' END AS comparability,
+        CASE WHEN previous_year IS NOT NULL AND NOT from_predecessor THEN NULL
+             WHEN previous_year IS NOT NULL AND status_letter = 'I'
                  THEN 'QPV 2024 au contour inchangé : suite de la série du QPV 2015 ' || predecessor
-             WHEN predecessor_year IS NOT NULL
+             WHEN previous_year IS NOT NULL
                  THEN 'QPV 2024 au contour modifié : suite de la série du QPV 2015 ' || predecessor
                       || ', évolution à interpréter avec prudence'
              WHEN geography = 2024 AND status_letter = 'N'
@@ -99,12 +108,18 @@ series AS (
              ELSE 'premier millésime de la série' END AS comparability_reason
     FROM joined
 ),
+crossings AS (
+    -- Method breaks between two years of a series: few distinct (source, indicator, years) to test.
+    SELECT k.source, k.indicator_id, k.previous_year, k.year,
+           string_agg(b.label_fr, ' ; ' ORDER BY b.first_year, b.label_fr) AS method_break
+    FROM (SELECT DISTINCT source, indicator_id, previous_year, year FROM series WHERE previous_year IS NOT NULL) k
+    JOIN _method_breaks b ON b.source = k.source AND (b.indicator_id IS NULL OR b.indicator_id = k.indicator_id)
+     AND b.first_year > k.previous_year AND b.first_year <= k.year
+    GROUP BY ALL
+),
 with_breaks AS (
-    SELECT s.*,
-        (SELECT string_agg(b.label_fr, ' ; ' ORDER BY b.first_year, b.label_fr) FROM _method_breaks b
-          WHERE b.source = s.source AND (b.indicator_id IS NULL OR b.indicator_id = s.indicator_id)
-            AND b.first_year > s.previous_year AND b.first_year <= s.year) AS method_break
-    FROM series s
+    SELECT s.*, c.method_break
+    FROM series s LEFT JOIN crossings c USING (source, indicator_id, previous_year, year)
 )
 SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, comparison_level, comparison_code,
        comparison_name, year, qpv_value, qpv_status, comparison_value, comparison_status, gap, gap_unit,
@@ -139,7 +154,7 @@ def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, m
     """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(target.parent / ".duckdb_tmp")}) as con:
         con.execute(f"CREATE VIEW _gaps AS SELECT * FROM {parquet_source(gaps_files)}")
         _register(con, correspondence, method_breaks)
         con.execute(f"COPY ({_SQL}) TO '{partial}' (FORMAT parquet)")
