@@ -1,9 +1,10 @@
 """The validation report: one HTML page under data/curated/validation/, rewritten on every refresh.
 
 Each check (and each input file stopped by a reader) leaves a JSON record named after it and, for
-a millésime's tables, after the millésime; the page is rebuilt from the records of the current
-refresh (``run_id``: the refresh, which spans one Dagster run per millésime), so a failed refresh is
-reported too. Records of earlier refreshes are removed when a new one writes its first record.
+a millésime's tables, after the millésime; the page is rebuilt from the records, so a failed
+refresh is reported too. ``run_id`` is the refresh (it spans one Dagster run per millésime): a
+refresh replaces the records of the millésimes it checks and of the shared steps; a millésime it
+did not refresh keeps the records it was published with.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def _write_atomic(path: Path, text: str) -> None:
 def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int | None = None) -> Path:
     records = report_dir / RECORDS_DIR
     records.mkdir(parents=True, exist_ok=True)
-    for old in records.glob("*.json"):  # a new run replaces the previous run's report
-        if json.loads(old.read_text(encoding="utf-8")).get("run_id") != run_id:
+    for old in records.glob("*.json"):
+        # A new refresh replaces the previous records of the same scope (a millésime, or the shared
+        # inputs and publication): a millésime that was not refreshed keeps the checks it was published with.
+        previous = json.loads(old.read_text(encoding="utf-8"))
+        if previous.get("run_id") != run_id and previous.get("millesime") == millesime:
             old.unlink(missing_ok=True)
     record = {"run_id": run_id, "name": name, "millesime": millesime,
               "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
@@ -100,7 +104,8 @@ def render_report(report_dir: Path) -> Path:
         "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}"
         ".failed{color:#a00}.warning{color:#a60}.passed{color:#070}</style></head><body>",
         "<h1>Rapport de validation</h1>",
-        f"<p>Exécution {e(records[0]['run_id']) if records else ''} — résultat global : "
+        f"<p>Dernière exécution {e(max(records, key=lambda r: r['written_at'])['run_id']) if records else ''} — "
+        "les contrôles d'un millésime non rafraîchi sont ceux de sa dernière publication — résultat global : "
         f"<strong class='{overall}'>{STATUS_LABELS_FR[overall]}</strong>. Une règle « bloquant » empêche la "
         "publication : l'entrepôt et les fichiers Parquet déjà publiés restent inchangés. Un avertissement est "
         "publié avec les données et doit être examiné.</p>",

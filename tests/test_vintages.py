@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -88,6 +89,9 @@ def test_second_millesime_is_refreshed_alone_and_the_first_is_unchanged(raw_2016
         assert third.success and third.refreshed == []  # unchanged inputs: publication only
 
     assert store_files(curated, 2016) == store_2016  # same bytes, not even rewritten
+    # The validation report keeps the checks each published millésime passed, refreshed or not this time.
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in (curated / "validation" / "records").glob("*.json")]
+    assert {r["millesime"] for r in records if r["name"] == "observations_suite"} == {2016, 2017}
     assert query(curated, "SELECT * FROM observations WHERE vintage = 2016 ORDER BY ALL") == rows_2016
     assert query(curated, "SELECT * FROM gaps WHERE year = 2016 ORDER BY ALL") == gaps_2016
     assert query(curated, "SELECT DISTINCT vintage FROM observations ORDER BY 1") == [(2016,), (2017,)]
