@@ -1,7 +1,9 @@
 """Asset checks: the great-expectations suites of expectations/ run on each source and curated table.
 
 Every check is blocking: a failed rule of severity "critical" stops the assets downstream, so the
-previous DuckDB/Parquet outputs stay as they were. Rules of severity "warning" only flag rows.
+previous DuckDB/Parquet outputs stay as they were, and so does the millésime store (a millésime's
+tables are promoted only after its checks). Checks on partitioned assets carry the partitions
+definition: they see the run's millésime only. Rules of severity "warning" only flag rows.
 Each check also writes its results into the validation report (data/curated/validation/).
 """
 
@@ -10,17 +12,19 @@ import dagster as dg
 import pandas as pd
 
 from assets.ingestion import SOURCES
-from pipelines.resources import ObservatoryPaths
+from pipelines.partitions import MILLESIMES
+from pipelines.resources import ObservatoryPaths, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.validation import (ValidationOutcome, known_territory_codes, load_plausible_ranges,
+from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, known_territory_codes, load_plausible_ranges,
                                         prepare_observations, validate_frame)
 from qpv_observatory.validation_report import record_outcome
 
 
 def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
                   outcome: ValidationOutcome) -> dg.AssetCheckResult:
-    page = record_outcome(paths.validation_report, context.run.run_id, name, asset, outcome)
+    report_id, millesime = report_scope(context)
+    page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime)
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=not outcome.failed_rules, severity=severity, description=outcome.summary_fr(),
@@ -41,15 +45,18 @@ def _observation_parameters(referential: Referential, catalogue: Catalogue, sour
 
 
 def _source_check(source: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=f"{source}_observations", name=f"{source}_suite", blocking=True,
+    @dg.asset_check(asset=f"{source}_observations", name=f"{source}_suite", blocking=True, partitions_def=MILLESIMES,
                     description=f"Suite expectations/sources/{source}.json : codes, référentiel, taux, doublons, statuts.",
                     additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
     def _check(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
                indicator_catalogue: Catalogue, observations: pd.DataFrame) -> dg.AssetCheckResult:
+        suite = paths.expectations / "sources" / f"{source}.json"
+        if observations.empty:  # no file of this source in the millésime: nothing to check
+            outcome = ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
+            return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
         frame = prepare_observations(observations, qpv_referential,
                                      indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue))
-        outcome = validate_frame(frame, paths.expectations / "sources" / f"{source}.json",
-                                 _observation_parameters(qpv_referential, indicator_catalogue, source))
+        outcome = validate_frame(frame, suite, _observation_parameters(qpv_referential, indicator_catalogue, source))
         return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
 
     return _check
@@ -58,20 +65,24 @@ def _source_check(source: str) -> dg.AssetChecksDefinition:
 source_checks = [_source_check(source) for source in SOURCES]
 
 
-@dg.asset_check(asset="observations", blocking=True,
+@dg.asset_check(asset="observations", blocking=True, partitions_def=MILLESIMES,
                 description="Suite expectations/curated/observations.json ; avertissements : valeurs invraisemblables, "
                             "évolutions brutales, QPV sans territoire de comparaison.",
                 additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
 def observations_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, observations: pd.DataFrame,
                        qpv_referential: Referential, indicator_catalogue: Catalogue) -> dg.AssetCheckResult:
+    # Yearly changes are measured from the latest published millésime before this one.
+    vintage = int(context.partition_key)
+    earlier = [v for v in paths.published_vintages() if v < vintage][-1:]
+    history = paths.store.read_table("observations", earlier, columns=CHANGE_COLUMNS) if earlier else None
     frame = prepare_observations(observations, qpv_referential, indicator_catalogue.indicators,
-                                 load_plausible_ranges(paths.catalogue))
+                                 load_plausible_ranges(paths.catalogue), earlier=history)
     outcome = validate_frame(frame, paths.expectations / "curated" / "observations.json",
                              _observation_parameters(qpv_referential, indicator_catalogue))
     return _check_result(context, paths, "observations_suite", "observations", outcome)
 
 
-@dg.asset_check(asset="gaps", blocking=True, description="Suite expectations/curated/gaps.json.",
+@dg.asset_check(asset="gaps", blocking=True, partitions_def=MILLESIMES, description="Suite expectations/curated/gaps.json.",
                 additional_ins={"qpv_referential": dg.AssetIn()})
 def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, gaps: pd.DataFrame,
                qpv_referential: Referential) -> dg.AssetCheckResult:
@@ -80,7 +91,7 @@ def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, 
     return _check_result(context, paths, "gaps_suite", "gaps", outcome)
 
 
-@dg.asset_check(asset="gap_portrait", blocking=True, description="Suite expectations/curated/gap_portrait.json.")
+@dg.asset_check(asset="gap_portrait", blocking=True, partitions_def=MILLESIMES, description="Suite expectations/curated/gap_portrait.json.")
 def gap_portrait_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
                        gap_portrait: pd.DataFrame) -> dg.AssetCheckResult:
     outcome = validate_frame(gap_portrait, paths.expectations / "curated" / "gap_portrait.json")
@@ -99,3 +110,10 @@ def qpv_links_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPa
                     qpv_referential: Referential) -> dg.AssetCheckResult:
     outcome = validate_frame(qpv_referential.qpv_links, paths.expectations / "curated" / "qpv_links.json")
     return _check_result(context, paths, "qpv_links_suite", "qpv_referential", outcome)
+
+
+@dg.asset_check(asset="gap_series", blocking=True, description="Suite expectations/curated/gap_series.json.")
+def gap_series_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths) -> dg.AssetCheckResult:
+    series = pd.read_parquet(paths.store.series_file("gap_series"))
+    outcome = validate_frame(series, paths.expectations / "curated" / "gap_series.json")
+    return _check_result(context, paths, "gap_series_suite", "gap_series", outcome)

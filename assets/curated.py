@@ -1,87 +1,141 @@
-"""Analysis and publication: canonical observations, gaps, DuckDB/Parquet outputs, charts."""
+"""Analysis and publication: canonical observations, gaps, DuckDB/Parquet outputs, charts.
+
+The analysis assets are partitioned by millésime and kept in the millésime store
+(``promoted_millesime`` promotes a millésime once its blocking checks passed). The publication
+assets are not partitioned: they read every published millésime from the store.
+"""
 
 
 import dagster as dg
 import pandas as pd
 
 from assets.ingestion import SOURCES
-from pipelines.resources import ObservatoryPaths
+from pipelines.partitions import MILLESIMES
+from pipelines.resources import STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report
 from qpv_observatory.aggregation import derive_comparison_territories, qpv_shares as compute_qpv_shares
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.charts import indicator_charts as draw_indicator_charts
 from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
+from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.validation_report import input_errors_reported
+from qpv_observatory.series import write_gap_series
+from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
 from qpv_observatory.release import commit_release, staging_dir
 from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR, write_tables
 
+# Tables of a millésime, in the store and in the warehouse (one row per millésime and line).
+MILLESIME_TABLES = ("observations", "gaps", "gap_portrait", "comparison_territories", "qpv_shares")
+# Every partitioned asset: a millésime is promoted only when all of them, and their checks, succeeded.
+PARTITIONED_ASSETS = (*(f"{s}_observations" for s in SOURCES), *MILLESIME_TABLES)
 
-@dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées.",
-          ins={f"{s}_observations": dg.AssetIn() for s in SOURCES})
+
+@dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées d'un millésime.",
+          ins={f"{s}_observations": dg.AssetIn() for s in SOURCES}, partitions_def=MILLESIMES,
+          io_manager_key=STORE_IO_MANAGER)
 def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, **per_source: pd.DataFrame) -> pd.DataFrame:
-    with input_errors_reported(paths.validation_report, context.run.run_id, "observations"):
+    with input_errors_in_report(context, paths, "observations"):
         combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
-    context.add_output_metadata({"rows": len(combined),
-                                 "by_status": combined["status"].value_counts().sort_index().to_dict()})
+    context.add_output_metadata({"by_status": combined["status"].value_counts().sort_index().to_dict()})
     return combined
 
 
 @dg.asset(group_name="analysis", description="Territoires de comparaison dérivés : ensemble des QPV du contrat, "
-                                              "commune hors QPV, EPCI hors QPV (secret statistique préservé).")
+                                              "commune hors QPV, EPCI hors QPV (secret statistique préservé).",
+          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
 def comparison_territories(context: dg.AssetExecutionContext, observations: pd.DataFrame,
                            qpv_referential: Referential, indicator_catalogue: Catalogue) -> pd.DataFrame:
     derived = derive_comparison_territories(observations, qpv_referential, indicator_catalogue.indicators)
-    context.add_output_metadata({"rows": len(derived),
-                                 "by_status": derived["status"].value_counts().sort_index().to_dict()})
+    context.add_output_metadata({"by_status": derived["status"].value_counts().sort_index().to_dict()})
     return derived
 
 
-@dg.asset(group_name="analysis", description="Part de la population de chaque commune et EPCI vivant en QPV.")
+@dg.asset(group_name="analysis", description="Part de la population de chaque commune et EPCI vivant en QPV.",
+          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
 def qpv_shares(observations: pd.DataFrame, qpv_referential: Referential,
                indicator_catalogue: Catalogue) -> pd.DataFrame:
     return compute_qpv_shares(observations, qpv_referential, indicator_catalogue.indicators)
 
 
-@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI et autres niveaux de comparaison.")
+@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI et autres niveaux de comparaison.",
+          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
 def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue,
          comparison_territories: pd.DataFrame) -> pd.DataFrame:
     return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators, comparison_territories)
 
 
-@dg.asset(group_name="analysis", description="Portrait par QPV : QPV, commune et EPCI côte à côte.")
+@dg.asset(group_name="analysis", description="Portrait par QPV : QPV, commune et EPCI côte à côte.",
+          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
 def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
     return widen_gaps(gaps)
 
 
-@dg.asset(group_name="publication", description="Entrepôt DuckDB et fichiers Parquet de la version en préparation.")
+class PromotionConfig(dg.Config):
+    # Checksum of the millésime's inputs, computed by the refresh before the run; empty: computed here.
+    fingerprint: str = ""
+
+
+@dg.asset(group_name="analysis", partitions_def=MILLESIMES, deps=list(PARTITIONED_ASSETS),
+          description="Millésime validé : ses tables remplacent celles du dépôt des millésimes (data/curated/store/) "
+                      "une fois tous ses contrôles bloquants passés ; sinon le dernier bon état reste en place.")
+def promoted_millesime(context: dg.AssetExecutionContext, config: PromotionConfig,
+                       paths: ObservatoryPaths) -> dg.MaterializeResult:
+    vintage = int(context.partition_key)
+    fingerprint = config.fingerprint or vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, vintage)
+    folder = paths.store.promote(context.run.run_id, vintage, fingerprint, vintage_raw_files(paths.raw, vintage))
+    return dg.MaterializeResult(metadata={"fingerprint": fingerprint, "folder": dg.MetadataValue.path(str(folder))})
+
+
+@dg.asset(group_name="publication", deps=[promoted_millesime],
+          description="Fichiers bruts utilisés par l'état publié : chemin, taille, SHA-256, lecteur, source, millésime.")
+def raw_files(paths: ObservatoryPaths) -> pd.DataFrame:
+    shared = raw_file_table(paths.raw, load_manifest(paths.raw, vintages=()),
+                            roles=(MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE))
+    per_millesime = paths.store.read_table(RAW_FILES_TABLE, paths.published_vintages())
+    return pd.concat([shared, per_millesime], ignore_index=True).astype(shared.dtypes.to_dict())
+
+
+@dg.asset(group_name="publication", deps=[promoted_millesime],
+          description="Séries par QPV, indicateur et niveau de comparaison : évolution de la valeur et de l'écart, "
+                      "ruptures (géographie 2015 → 2024, changements de méthode).")
+def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
+               indicator_catalogue: Catalogue) -> dg.MaterializeResult:
+    written = write_gap_series(paths.store.table_files("gaps", paths.published_vintages()),
+                               qpv_referential.qpv_correspondence, indicator_catalogue.method_breaks,
+                               paths.store.series_file("gap_series"))
+    return dg.MaterializeResult(metadata={"rows": written, "file": dg.MetadataValue.path(
+        str(paths.store.series_file("gap_series")))})
+
+
+@dg.asset(group_name="publication", deps=[promoted_millesime, gap_series],
+          description="Entrepôt DuckDB et fichiers Parquet de la version en préparation : tous les millésimes publiés.")
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
-                      qpv_referential: Referential, observations: pd.DataFrame, gaps: pd.DataFrame,
-                      gap_portrait: pd.DataFrame, comparison_territories: pd.DataFrame, qpv_shares: pd.DataFrame,
-                      contracts: pd.DataFrame, target_progress: pd.DataFrame,
-                      partner_representativity: pd.DataFrame) -> dg.MaterializeResult:
+                      qpv_referential: Referential, contracts: pd.DataFrame, target_progress: pd.DataFrame,
+                      partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
+    vintages = paths.published_vintages()
     published = write_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
+        "method_breaks": indicator_catalogue.method_breaks,
         "territories": qpv_referential.territories,
         "qpv_links": qpv_referential.qpv_links,
         "commune_epci": qpv_referential.commune_epci,
         "qpv_correspondence": qpv_referential.qpv_correspondence,
-        "observations": observations,
-        "gaps": gaps,
-        "gap_portrait": gap_portrait,
-        "comparison_territories": comparison_territories,
-        "qpv_shares": qpv_shares,
+        **{table: paths.store.table_files(table, vintages) for table in MILLESIME_TABLES},
+        "gap_series": [paths.store.series_file("gap_series")],
+        "raw_files": raw_files,
         "contracts": contracts,
         "target_progress": target_progress,
         "partner_representativity": partner_representativity,
     }, staging_dir(paths.curated, context.run.run_id))
-    return dg.MaterializeResult(metadata={"tables": len(published.parquet_files)})
+    return dg.MaterializeResult(metadata={"millesimes": vintages, "tables": len(published.parquet_files)})
 
 
-@dg.asset(group_name="publication", description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG et SVG).")
-def indicator_charts(context: dg.AssetExecutionContext, paths: ObservatoryPaths, gap_portrait: pd.DataFrame,
+@dg.asset(group_name="publication", deps=[promoted_millesime],
+          description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG et SVG).")
+def indicator_charts(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                      indicator_catalogue: Catalogue) -> dg.MaterializeResult:
+    gap_portrait = paths.store.read_table("gap_portrait", paths.published_vintages())
     written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators,
                                     staging_dir(paths.curated, context.run.run_id) / "charts", formats=("png", "svg"))
     return dg.MaterializeResult(metadata={"charts": len(written)})

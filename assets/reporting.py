@@ -10,11 +10,14 @@ from qpv_observatory.release import staging_dir
 from qpv_observatory.report import contracts_from_referential, publish_reports
 
 
-@dg.asset(group_name="publication",
+@dg.asset(group_name="publication", deps=["promoted_millesime"],
           description="Rapport d'évaluation HTML par contrat (page par QPV, par thème), graphiques PNG/SVG, classeur XLSX.")
-def evaluation_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths, gap_portrait: pd.DataFrame, gaps: pd.DataFrame,
-                      indicator_catalogue: Catalogue, qpv_referential: Referential,
+def evaluation_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
+                      qpv_referential: Referential,
                       target_progress: pd.DataFrame) -> dg.MaterializeResult:
+    vintages = paths.published_vintages()
+    gap_portrait = paths.store.read_table("gap_portrait", vintages)
+    gaps = paths.store.read_table("gaps", vintages)
     contracts = contracts_from_referential(qpv_referential.qpv_links, qpv_referential.territories)
     reports = publish_reports(contracts, gap_portrait, gaps, indicator_catalogue.indicators,
                               qpv_referential.territories, staging_dir(paths.curated, context.run.run_id),

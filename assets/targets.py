@@ -14,13 +14,13 @@ from qpv_observatory.targets import compute_progress, load_contracts, load_partn
 
 @dg.asset(group_name="targets", description="Contrats de ville : territoire signataire et période.")
 def contracts(paths: ObservatoryPaths, qpv_referential: Referential) -> pd.DataFrame:
-    return load_contracts(paths.raw, load_manifest(paths.raw), qpv_referential)
+    return load_contracts(paths.raw, load_manifest(paths.raw, vintages=()), qpv_referential)
 
 
 @dg.asset(group_name="targets", description="Remontées des partenaires : bénéficiaires d'un dispositif, dont résidents en QPV.")
 def partner_reporting(paths: ObservatoryPaths, contracts: pd.DataFrame, qpv_referential: Referential,
                       indicator_catalogue: Catalogue) -> pd.DataFrame:
-    return load_partner_reporting(paths.raw, load_manifest(paths.raw), contracts, qpv_referential,
+    return load_partner_reporting(paths.raw, load_manifest(paths.raw, vintages=()), contracts, qpv_referential,
                                   set(indicator_catalogue.indicators["indicator_id"]))
 
 
@@ -28,24 +28,30 @@ def partner_reporting(paths: ObservatoryPaths, contracts: pd.DataFrame, qpv_refe
 def contract_targets(context: dg.AssetExecutionContext, paths: ObservatoryPaths, contracts: pd.DataFrame,
                      partner_reporting: pd.DataFrame, qpv_referential: Referential,
                      indicator_catalogue: Catalogue) -> pd.DataFrame:
-    targets = load_targets(paths.raw, load_manifest(paths.raw), contracts, qpv_referential,
+    targets = load_targets(paths.raw, load_manifest(paths.raw, vintages=()), contracts, qpv_referential,
                            set(indicator_catalogue.indicators["indicator_id"]), set(partner_reporting["scheme_id"]))
     context.add_output_metadata({"targets": len(targets),
                                  "to_specify": int((targets["target_status"] == "to_specify").sum())})
     return targets
 
 
-@dg.asset(group_name="targets", description="Indice de représentativité : part des QPV parmi les bénéficiaires / "
-                                            "part des QPV dans la population.")
-def partner_representativity(partner_reporting: pd.DataFrame, observations: pd.DataFrame,
+@dg.asset(group_name="targets", deps=["promoted_millesime"],
+          description="Indice de représentativité : part des QPV parmi les bénéficiaires / "
+                      "part des QPV dans la population.")
+def partner_representativity(paths: ObservatoryPaths, partner_reporting: pd.DataFrame,
                              qpv_referential: Referential) -> pd.DataFrame:
+    observations = paths.store.read_table("observations", paths.published_vintages())
     return compute_representativity(partner_reporting, observations, qpv_referential)
 
 
-@dg.asset(group_name="targets", description="Avancement de chaque cible : référence, dernière valeur, cible, statut.")
-def target_progress(context: dg.AssetExecutionContext, contract_targets: pd.DataFrame, contracts: pd.DataFrame,
-                    observations: pd.DataFrame, gaps: pd.DataFrame, partner_representativity: pd.DataFrame,
+@dg.asset(group_name="targets", deps=["promoted_millesime"],
+          description="Avancement de chaque cible : référence, dernière valeur, cible, statut.")
+def target_progress(context: dg.AssetExecutionContext, paths: ObservatoryPaths, contract_targets: pd.DataFrame,
+                    contracts: pd.DataFrame, partner_representativity: pd.DataFrame,
                     indicator_catalogue: Catalogue) -> pd.DataFrame:
+    vintages = paths.published_vintages()
+    observations = paths.store.read_table("observations", vintages)
+    gaps = paths.store.read_table("gaps", vintages)
     progress = compute_progress(contract_targets, contracts, observations, gaps, partner_representativity,
                                 indicator_catalogue.indicators)
     context.add_output_metadata({"by_status": progress["status"].value_counts().sort_index().to_dict()})

@@ -21,6 +21,10 @@ VARIABLE_ROLES = (VALUE_ROLE, NUMERATOR_ROLE, DENOMINATOR_ROLE)
 SOURCE_COLUMNS = ("source", "producer", "label_fr")
 ZERO_NOT_AVAILABLE_COLUMNS = ("source", "vintage", "variable", "reason")
 ZERO_NOT_AVAILABLE_FILE = "zero_not_available.csv"
+# Method breaks: from first_year on, the source's figures (or one indicator's, when indicator_id is
+# given) are not comparable with earlier ones; label_fr says why.
+METHOD_BREAK_COLUMNS = ("source", "first_year", "indicator_id", "label_fr")
+METHOD_BREAKS_FILE = "method_breaks.csv"
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Catalogue:
     sources: pd.DataFrame
     # source, vintage, variable: counts whose published zero means "not available"
     zero_not_available: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ZERO_NOT_AVAILABLE_COLUMNS)))
+    # source, first_year, indicator_id (empty: every indicator of the source), label_fr
+    method_breaks: pd.DataFrame = field(default_factory=lambda: empty_method_breaks())
 
     def zero_not_available_for(self, source: str, vintage: int) -> frozenset[str]:
         rows = self.zero_not_available
@@ -50,6 +56,28 @@ class Catalogue:
         rows = self._rows_for(source, vintage)
         rows = rows[rows["role"] != VALUE_ROLE]
         return {v: (i, r) for v, i, r in zip(rows["variable"], rows["indicator_id"], rows["role"])}
+
+
+def empty_method_breaks() -> pd.DataFrame:
+    return pd.DataFrame({"source": pd.Series(dtype="str"), "first_year": pd.Series(dtype="int64"),
+                         "indicator_id": pd.Series(dtype="str"), "label_fr": pd.Series(dtype="str")})
+
+
+def _load_method_breaks(catalogue_dir: Path, sources: set[str], indicators: set[str]) -> pd.DataFrame:
+    display = f"data/catalogue/{METHOD_BREAKS_FILE}"
+    frame = read_delimited(catalogue_dir / METHOD_BREAKS_FILE, display, METHOD_BREAK_COLUMNS)
+    _check_allowed(frame, "source", sources, display)
+    for indicator, line in zip(frame["indicator_id"], frame["source_row"]):
+        if indicator.strip() and indicator.strip() not in indicators:
+            raise SourceFileError(display, f"indicateur {indicator!r} absent de indicators.csv", line=int(line),
+                                  column="indicator_id")
+    for year, line in zip(frame["first_year"], frame["source_row"]):
+        if not (year.strip().isdigit() and len(year.strip()) == 4):
+            raise SourceFileError(display, f"{year!r} n'est pas une année", line=int(line), column="first_year")
+    breaks = pd.DataFrame({"source": frame["source"].str.strip(), "first_year": frame["first_year"].astype("int64"),
+                           "indicator_id": frame["indicator_id"].str.strip().replace("", None),
+                           "label_fr": frame["label_fr"].str.strip()})
+    return breaks.astype(empty_method_breaks().dtypes.to_dict()).reset_index(drop=True)
 
 
 def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | set[str], display_name: str) -> None:
@@ -92,4 +120,5 @@ def load_catalogue(catalogue_dir: Path) -> Catalogue:
         variables=variables.drop(columns="source_row").reset_index(drop=True),
         sources=sources.drop(columns="source_row").reset_index(drop=True),
         zero_not_available=zero_not_available.drop(columns="source_row").astype({"vintage": "int64"}).reset_index(drop=True),
+        method_breaks=_load_method_breaks(catalogue_dir, set(sources["source"]), set(indicators["indicator_id"])),
     )

@@ -1,10 +1,11 @@
-"""Command line: ``qpv-observatory run`` materialises every asset and prints where the outputs are."""
+"""Command line: ``qpv-observatory run`` refreshes the millésimes and prints where the outputs are."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -13,72 +14,78 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.resources import CURATED_DIR_ENV, PROJECT_ROOT, RAW_DIR_ENV
+    from pipelines.resources import CATALOGUE_DIR_ENV, CURATED_DIR_ENV, PROJECT_ROOT, RAW_DIR_ENV
 
-    # A persistent Dagster instance, so the run and its materialisations show in `make ui`.
+    # A persistent Dagster instance, so the runs and their materialisations show in `make ui`.
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").touch()  # default instance settings, stated explicitly
-    if args.raw_dir:
-        os.environ[RAW_DIR_ENV] = str(Path(args.raw_dir).resolve())
-    if args.curated_dir:
-        os.environ[CURATED_DIR_ENV] = str(Path(args.curated_dir).resolve())
+    for value, variable in ((args.raw_dir, RAW_DIR_ENV), (args.catalogue_dir, CATALOGUE_DIR_ENV),
+                            (args.curated_dir, CURATED_DIR_ENV)):
+        if value:
+            os.environ[variable] = str(Path(value).resolve())
+    # Partitioned asset checks are a Dagster "preview" feature: say so once in the README, not on every run.
+    warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
 
-    from pipelines.resources import default_paths
-    from qpv_observatory.release import RefreshInProgress, refresh_lock, remove_abandoned_staging
-
-    curated = default_paths().curated
-    report = default_paths().validation_report / "index.html"
-    try:
-        with refresh_lock(curated):
-            remove_abandoned_staging(curated)  # left by a refresh that was killed or failed
-            return _refresh(curated, report)
-    except RefreshInProgress as exc:
-        print(f"Échec : {exc} ; les sorties publiées restent consultables.", file=sys.stderr)
-        return 1
-
-
-def _refresh(curated: Path, report: Path) -> int:
     import dagster as dg
 
-    from pipelines.definitions import OBSERVATORY_JOB, defs
+    from pipelines.refresh import refresh
+    from pipelines.resources import default_paths
     from qpv_observatory.errors import SourceFileError
-    from qpv_observatory.release import current_release
+    from qpv_observatory.release import RefreshInProgress, current_release
     from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
+
+    paths = default_paths()
+    curated = paths.curated
+    report = paths.validation_report / "index.html"
+
+    def unchanged() -> None:
+        print(f"Les sorties publiées dans {curated} n'ont pas été modifiées.", file=sys.stderr)
+        print(f"Rapport de validation : {report}", file=sys.stderr)
 
     with dg.DagsterInstance.get() as instance:
         try:
-            result = defs.resolve_job_def(OBSERVATORY_JOB).execute_in_process(
-                run_config=QUIET_RUN_CONFIG, instance=instance, raise_on_error=True)
+            outcome = refresh(paths, instance, vintages=args.vintage, all_vintages=args.all_vintages,
+                              without_pictures=args.without_pictures, run_config=QUIET_RUN_CONFIG)
         except SourceFileError as exc:
             print(f"Échec : {exc}", file=sys.stderr)
-            print(f"Les sorties publiées dans {curated} n'ont pas été modifiées.", file=sys.stderr)
-            print(f"Rapport de validation : {report}", file=sys.stderr)
+            unchanged()
             return 1
-        except Exception as exc:  # a blocking validation rule failed: its findings are in the checks
-            failed = [e for e in instance.get_records_for_run(instance.get_run_records(limit=1)[0].dagster_run.run_id).records
-                      if e.event_log_entry.dagster_event and e.event_log_entry.dagster_event.event_type_value
-                      == "ASSET_CHECK_EVALUATION"]
-            descriptions = [r.event_log_entry.dagster_event.event_specific_data.description for r in failed
-                            if not r.event_log_entry.dagster_event.event_specific_data.passed]
-            if not descriptions:
-                raise
-            print("Échec de la validation :", *descriptions, sep="\n", file=sys.stderr)
-            print(f"Les sorties publiées dans {curated} n'ont pas été modifiées ({type(exc).__name__}).", file=sys.stderr)
-            print(f"Rapport de validation : {report}", file=sys.stderr)
+        except RefreshInProgress as exc:
+            print(f"Échec : {exc} ; les sorties publiées restent consultables.", file=sys.stderr)
             return 1
-    if not result.success:
+    if not outcome.success:
+        where = f" (millésime {outcome.failed_vintage})" if outcome.failed_vintage else ""
+        errors, checks = outcome.input_errors(), outcome.failed_checks()
+        if errors:
+            print(*(f"Échec{where} : {message}" for message in errors), sep="\n", file=sys.stderr)
+        elif checks:
+            print(f"Échec de la validation{where} :", *checks, sep="\n", file=sys.stderr)
+        else:
+            print(f"Échec{where} : une étape a échoué, voir l'historique Dagster (make ui).", file=sys.stderr)
+        unchanged()
         return 1
+    refreshed = ", ".join(map(str, outcome.refreshed)) or "aucun (entrées inchangées)"
+    published = ", ".join(map(str, paths.published_vintages()))
     print("Observatoire QPV : toutes les étapes ont été matérialisées.")
+    print(f"  Millésimes rafraîchis : {refreshed}")
+    print(f"  Millésimes publiés : {published}")
     print(f"  Entrepôt DuckDB    : {curated / DATABASE_NAME}")
     print(f"  Fichiers Parquet   : {curated / PARQUET_DIR}/")
-    print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
     print(f"  Version publiée    : {current_release(curated)}")
-    print(f"  Rapport (HTML)     : {curated / 'report' / 'index.html'}")
+    if not args.without_pictures:
+        print(f"  Graphiques (PNG)   : {curated / 'charts'}/")
+        print(f"  Rapport (HTML)     : {curated / 'report' / 'index.html'}")
     print(f"  Rapport de validation : {report}")
     print(f"  Historique Dagster : {os.environ['DAGSTER_HOME']} (interface : make ui)")
     return 0
+
+
+def _vintage(text: str) -> int:
+    if not (len(text) == 4 and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"millésime attendu sur quatre chiffres (ex. 2017), pas {text!r}")
+    return int(text)
 
 
 def _targets_template(args: argparse.Namespace) -> int:
@@ -98,9 +105,17 @@ def _targets_template(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qpv-observatory", description="Observatoire des QPV.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="lit data/raw/, calcule les écarts, publie data/curated/")
+    run = commands.add_parser("run", help="rafraîchit les millésimes nouveaux ou modifiés de data/raw/, "
+                                          "publie data/curated/")
     run.add_argument("--raw-dir", help="dossier des fichiers bruts et de sources.toml (par défaut data/raw/)")
+    run.add_argument("--catalogue-dir", help="dossier du catalogue des indicateurs (par défaut data/catalogue/)")
     run.add_argument("--curated-dir", help="dossier de publication (par défaut data/curated/)")
+    run.add_argument("--vintage", type=_vintage, action="append", metavar="AAAA",
+                     help="rafraîchir ce millésime (option répétable) ; par défaut : les millésimes nouveaux "
+                          "ou dont les fichiers ont changé")
+    run.add_argument("--all-vintages", action="store_true", help="rafraîchir tous les millésimes")
+    run.add_argument("--without-pictures", action="store_true",
+                     help="ne pas produire les graphiques, cartes et le rapport d'évaluation")
     run.set_defaults(func=_run)
     template = commands.add_parser("targets-template",
                                    help="écrit les modèles vides des contrats, cibles et remontées partenaires")

@@ -49,23 +49,19 @@ REFERENTIAL_READERS = {
 }
 
 
-def _display(entry: RawFile) -> str:
-    return f"data/raw/{entry.path}"
-
-
 def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -> pd.DataFrame:
     reader = OBSERVATION_READERS.get(entry.reader)
     if reader is None:
-        raise SourceFileError(_display(entry), f"lecteur {entry.reader!r} inconnu ; lecteurs disponibles : "
+        raise SourceFileError(entry.display, f"lecteur {entry.reader!r} inconnu ; lecteurs disponibles : "
                                                f"{', '.join(sorted(OBSERVATION_READERS))}")
     variables = catalogue.variables_for(entry.source, entry.vintage)
     if not variables:
-        raise SourceFileError(_display(entry), f"le catalogue ne décrit aucune variable pour la source "
+        raise SourceFileError(entry.display, f"le catalogue ne décrit aucune variable pour la source "
                                                f"{entry.source} millésime {entry.vintage} (data/catalogue/source_variables.csv)")
     variables = {**variables, **count_column_ids(catalogue.count_variables_for(entry.source, entry.vintage))}
-    frame = reader(raw_dir / entry.path, _display(entry), entry, variables,
+    frame = reader(raw_dir / entry.path, entry.display, entry, variables,
                    catalogue.zero_not_available_for(entry.source, entry.vintage))
-    return fold_counts(frame, _display(entry))
+    return fold_counts(frame, entry.display)
 
 
 def read_source_observations(raw_dir: Path, manifest: Manifest, source: str, catalogue: Catalogue) -> pd.DataFrame:
@@ -78,7 +74,7 @@ def read_referentials(raw_dir: Path, manifest: Manifest) -> Referential:
     for entry in manifest.referentials:
         reader = REFERENTIAL_READERS.get(entry.reader)
         if reader is None:
-            raise SourceFileError(_display(entry), f"lecteur de référentiel {entry.reader!r} inconnu ; "
+            raise SourceFileError(entry.display, f"lecteur de référentiel {entry.reader!r} inconnu ; "
                                                    f"lecteurs disponibles : {', '.join(sorted(REFERENTIAL_READERS))}")
-        parts.append(reader(raw_dir / entry.path, _display(entry), entry.geography))
+        parts.append(reader(raw_dir / entry.path, entry.display, entry.geography))
     return combine_referentials(parts)

@@ -385,13 +385,13 @@ FORM_READERS = (CONTRACTS_READER, TARGETS_READER, PARTNERS_READER)
 def _forms(manifest: Manifest, reader: str) -> list[RawFile]:
     for entry in manifest.targets:
         if entry.reader not in FORM_READERS:
-            raise SourceFileError(f"data/raw/{entry.path}", f"lecteur {entry.reader!r} inconnu pour un bloc [[targets]] ; "
+            raise SourceFileError(entry.display, f"lecteur {entry.reader!r} inconnu pour un bloc [[targets]] ; "
                                                             f"lecteurs disponibles : {', '.join(FORM_READERS)}")
     return [e for e in manifest.targets if e.reader == reader]
 
 
 def load_contracts(raw_dir: Path, manifest: Manifest, referential: Referential) -> pd.DataFrame:
-    frames = [read_contracts(raw_dir / e.path, f"data/raw/{e.path}", referential)
+    frames = [read_contracts(raw_dir / e.path, e.display, referential)
               for e in _forms(manifest, CONTRACTS_READER)]
     contracts = combine_frames(frames, empty_contracts())
     repeated = contracts[contracts.duplicated("contract_id")]
@@ -405,13 +405,13 @@ def load_contracts(raw_dir: Path, manifest: Manifest, referential: Referential) 
 def load_partner_reporting(raw_dir: Path, manifest: Manifest, contracts: pd.DataFrame, referential: Referential,
                            catalogue_ids: set[str]) -> pd.DataFrame:
     return combine_reporting([
-        read_partner_reporting(raw_dir / e.path, f"data/raw/{e.path}", set(contracts["contract_id"]), referential,
+        read_partner_reporting(raw_dir / e.path, e.display, set(contracts["contract_id"]), referential,
                                catalogue_ids)
         for e in _forms(manifest, PARTNERS_READER)])
 
 
 def load_targets(raw_dir: Path, manifest: Manifest, contracts: pd.DataFrame, referential: Referential,
                  catalogue_ids: set[str], scheme_ids: set[str]) -> pd.DataFrame:
-    frames = [read_targets(raw_dir / e.path, f"data/raw/{e.path}", contracts, referential, catalogue_ids, scheme_ids)
+    frames = [read_targets(raw_dir / e.path, e.display, contracts, referential, catalogue_ids, scheme_ids)
               for e in _forms(manifest, TARGETS_READER)]
     return combine_frames(frames, empty_targets())

@@ -34,6 +34,8 @@ SEVERITY_LABELS_FR = {BLOCKING: "bloquant", WARNING: "avertissement"}
 PLAUSIBLE_RANGES_FILE = "plausible_ranges.csv"
 PLAUSIBLE_RANGE_COLUMNS = ("indicator_id", "territory_level", "min", "max", "max_change_per_year", "note")
 ANY_LEVEL = "*"
+# Columns of an observation needed to measure its change from an earlier millésime.
+CHANGE_COLUMNS = ["indicator_id", "territory_code", "source", "year", "value", "status"]
 
 # At most this many rows are listed per failed rule (the count is always exact).
 MAX_ROWS_PER_RULE = 200
@@ -228,7 +230,7 @@ def known_territory_codes(referential: Referential) -> list[str]:
 
 
 def prepare_observations(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
-                         plausible_ranges: pd.DataFrame) -> pd.DataFrame:
+                         plausible_ranges: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
     """Observations with the columns the suites check against:
 
     - ``unit``: the catalogue unit ('%' rules apply to rates);
@@ -237,7 +239,8 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     - ``plausible_min`` / ``plausible_max``: the catalogue's plausible range for this indicator
       and territory level;
     - ``change_per_year`` / ``max_change_per_year``: the change from the previous vintage of the
-      same indicator, territory and source, in the indicator's unit per year, and its limit.
+      same indicator, territory and source, in the indicator's unit per year, and its limit;
+      ``earlier`` (columns CHANGE_COLUMNS) holds figures of earlier millésimes to measure it from.
     """
     frame = observations.reset_index(drop=True).copy()
     units = dict(zip(indicators["indicator_id"], indicators["unit"]))
@@ -247,7 +250,7 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     frame["plausible_min"] = ranges["min"].astype("Float64")
     frame["plausible_max"] = ranges["max"].astype("Float64")
     frame["max_change_per_year"] = ranges["max_change_per_year"].astype("Float64")
-    frame["change_per_year"] = _change_per_year(frame)
+    frame["change_per_year"] = _change_per_year(frame, earlier)
     return frame
 
 
@@ -283,11 +286,17 @@ def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _change_per_year(frame: pd.DataFrame) -> pd.Series:
+def _change_per_year(frame: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.Series:
     """Absolute change from the previous published number of the same series, per year elapsed."""
-    ok = frame[frame["status"] == OK].sort_values("year")
-    previous_value = ok.groupby(["indicator_id", "territory_code", "source"])["value"].shift()
-    previous_year = ok.groupby(["indicator_id", "territory_code", "source"])["year"].shift()
+    series = ["indicator_id", "territory_code", "source"]
+    own = frame.loc[frame["status"] == OK, CHANGE_COLUMNS].assign(_row=lambda f: f.index)
+    parts = [own]
+    if earlier is not None and len(earlier):
+        parts.insert(0, earlier.loc[earlier["status"] == OK, CHANGE_COLUMNS].assign(_row=-1))
+    ok = pd.concat(parts, ignore_index=True).sort_values("year", kind="mergesort")
+    previous_value = ok.groupby(series)["value"].shift()
+    previous_year = ok.groupby(series)["year"].shift()
     change = ((ok["value"] - previous_value).abs() / (ok["year"] - previous_year)).astype("Float64")
+    change = change[ok["_row"] >= 0].set_axis(ok.loc[ok["_row"] >= 0, "_row"])
     return change.reindex(frame.index).astype("Float64")
 

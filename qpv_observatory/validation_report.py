@@ -1,8 +1,10 @@
-"""The validation report: one HTML page under data/curated/validation/, rewritten on every run.
+"""The validation report: one HTML page under data/curated/validation/, rewritten on every refresh.
 
-Each check (and each input file stopped by a reader) leaves a JSON record named after it; the
-page is rebuilt from the records of the current run, so a failed run is reported too. Records
-of earlier runs are removed when a new run writes its first record.
+Each check (and each input file stopped by a reader) leaves a JSON record named after it and, for
+a millésime's tables, after the millésime; the page is rebuilt from the records, so a failed
+refresh is reported too. ``run_id`` is the refresh (it spans one Dagster run per millésime): a
+refresh replaces the records of the millésimes it checks and of the shared steps; a millésime it
+did not refresh keeps the records it was published with.
 """
 
 from __future__ import annotations
@@ -33,19 +35,24 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _save(report_dir: Path, run_id: str, name: str, record: dict) -> Path:
+def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int | None = None) -> Path:
     records = report_dir / RECORDS_DIR
     records.mkdir(parents=True, exist_ok=True)
-    for old in records.glob("*.json"):  # a new run replaces the previous run's report
-        if json.loads(old.read_text(encoding="utf-8")).get("run_id") != run_id:
+    for old in records.glob("*.json"):
+        # A new refresh replaces the previous records of the same scope (a millésime, or the shared
+        # inputs and publication): a millésime that was not refreshed keeps the checks it was published with.
+        previous = json.loads(old.read_text(encoding="utf-8"))
+        if previous.get("run_id") != run_id and previous.get("millesime") == millesime:
             old.unlink(missing_ok=True)
-    record = {"run_id": run_id, "name": name, "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              **record}
-    _write_atomic(records / f"{name}.json", json.dumps(record, ensure_ascii=False, indent=1))
+    record = {"run_id": run_id, "name": name, "millesime": millesime,
+              "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
+    file_name = f"{name}.{millesime}.json" if millesime is not None else f"{name}.json"
+    _write_atomic(records / file_name, json.dumps(record, ensure_ascii=False, indent=1))
     return render_report(report_dir)
 
 
-def record_outcome(report_dir: Path, run_id: str, name: str, asset: str, outcome: ValidationOutcome) -> Path:
+def record_outcome(report_dir: Path, run_id: str, name: str, asset: str, outcome: ValidationOutcome,
+                   millesime: int | None = None) -> Path:
     status = "failed" if not outcome.passed else ("warning" if outcome.failed_rules else "passed")
     return _save(report_dir, run_id, name, {
         "asset": asset, "suite": outcome.suite, "status": status, "rows": outcome.rows,
@@ -54,10 +61,11 @@ def record_outcome(report_dir: Path, run_id: str, name: str, asset: str, outcome
                          for r, n in outcome.failed_rules.items()],
         "findings": [{"severity": f.severity, "rule": f.rule, "file": f.file, "row": f.row, "column": f.column,
                       "value": f.value, "message": f.message} for f in outcome.findings],
-    })
+    }, millesime)
 
 
-def record_input_error(report_dir: Path, run_id: str, asset: str, error: Exception) -> Path:
+def record_input_error(report_dir: Path, run_id: str, asset: str, error: Exception,
+                       millesime: int | None = None) -> Path:
     """An input stopped before any suite could run (unreadable file, wrong separator...)."""
     return _save(report_dir, run_id, f"lecture_{asset}", {
         "asset": asset, "suite": "lecture des fichiers bruts", "status": "failed", "rows": 0, "rules": 0,
@@ -66,22 +74,27 @@ def record_input_error(report_dir: Path, run_id: str, asset: str, error: Excepti
         "findings": [{"severity": BLOCKING, "rule": "fichier lisible et conforme au format attendu",
                       "file": getattr(error, "file", None), "row": getattr(error, "line", None),
                       "column": getattr(error, "column", None), "value": None, "message": str(error)}],
-    })
+    }, millesime)
 
 
 @contextmanager
-def input_errors_reported(report_dir: Path, run_id: str, asset: str) -> Iterator[None]:
+def input_errors_reported(report_dir: Path, run_id: str, asset: str, millesime: int | None = None) -> Iterator[None]:
     """Let a reader's SourceFileError stop the run as before, after writing it into the report."""
     try:
         yield
     except SourceFileError as error:
-        record_input_error(report_dir, run_id, asset, error)
+        record_input_error(report_dir, run_id, asset, error, millesime)
         raise
+
+
+def _anchor(record: dict) -> str:
+    return f"{record['name']}-{record['millesime']}" if record.get("millesime") else record["name"]
 
 
 def render_report(report_dir: Path) -> Path:
     records = sorted((json.loads(p.read_text(encoding="utf-8")) for p in (report_dir / RECORDS_DIR).glob("*.json")),
-                     key=lambda r: ({"failed": 0, "warning": 1, "passed": 2}[r["status"]], r["name"]))
+                     key=lambda r: ({"failed": 0, "warning": 1, "passed": 2}[r["status"]], r["name"],
+                                    r.get("millesime") or 0))
     e = html.escape
     overall = ("failed" if any(r["status"] == "failed" for r in records)
                else "warning" if any(r["status"] == "warning" for r in records) else "passed")
@@ -91,23 +104,26 @@ def render_report(report_dir: Path) -> Path:
         "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}"
         ".failed{color:#a00}.warning{color:#a60}.passed{color:#070}</style></head><body>",
         "<h1>Rapport de validation</h1>",
-        f"<p>Exécution {e(records[0]['run_id']) if records else ''} — résultat global : "
+        f"<p>Dernière exécution {e(max(records, key=lambda r: r['written_at'])['run_id']) if records else ''} — "
+        "les contrôles d'un millésime non rafraîchi sont ceux de sa dernière publication — résultat global : "
         f"<strong class='{overall}'>{STATUS_LABELS_FR[overall]}</strong>. Une règle « bloquant » empêche la "
         "publication : l'entrepôt et les fichiers Parquet déjà publiés restent inchangés. Un avertissement est "
         "publié avec les données et doit être examiné.</p>",
-        "<table><tr><th>contrôle</th><th>asset</th><th>suite</th><th>résultat</th><th>lignes</th><th>règles</th>"
+        "<table><tr><th>contrôle</th><th>millésime</th><th>asset</th><th>suite</th><th>résultat</th><th>lignes</th><th>règles</th>"
         "<th>valeurs non publiées (statut : nombre)</th></tr>",
     ]
     for r in records:
         counts = ", ".join(f"{k} : {v}" for k, v in r["status_counts"].items() if k != "ok") or "aucune"
-        parts.append(f"<tr><td><a href='#{e(r['name'])}'>{e(r['name'])}</a></td><td>{e(r['asset'])}</td>"
+        parts.append(f"<tr><td><a href='#{e(_anchor(r))}'>{e(r['name'])}</a></td><td>{r.get('millesime') or ''}</td>"
+                     f"<td>{e(r['asset'])}</td>"
                      f"<td>{e(r['suite'])}</td><td class='{r['status']}'>{STATUS_LABELS_FR[r['status']]}</td>"
                      f"<td>{r['rows']}</td><td>{r['rules']}</td><td>{e(counts)}</td></tr>")
     parts.append("</table>")
     for r in records:
         if not r["findings"]:
             continue
-        parts.append(f"<h2 id='{e(r['name'])}'>{e(r['name'])} <span class='{r['status']}'>"
+        title = f"{r['name']} ({r['millesime']})" if r.get("millesime") else r["name"]
+        parts.append(f"<h2 id='{e(_anchor(r))}'>{e(title)} <span class='{r['status']}'>"
                      f"({STATUS_LABELS_FR[r['status']]})</span></h2><ul>")
         for rule in r["failed_rules"]:
             rows = f" — {rule['rows']} ligne(s)" if rule["rows"] else ""

@@ -2,6 +2,10 @@
 
 The release folder is published as one set only when every blocking check has passed
 (qpv_observatory/release.py): nothing here touches what evaluators are reading.
+
+A table is given either as a pandas frame (small tables: catalogue, referential, targets) or as
+Parquet files of the millésime store, one per millésime, which DuckDB reads directly so that the
+millésimes are never concatenated in pandas.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence, Union
 
 import duckdb
 import pandas as pd
@@ -41,9 +46,22 @@ TABLE_DOCS = {
     "contracts": "Contrats de ville : territoire signataire (commune ou EPCI) et période (début, fin).",
     "target_progress": "Avancement des cibles des contrats : référence, dernière valeur, cible, part du chemin parcourue, "
                        "statut (reached, on_track, behind, no_data, target_not_set) et sa raison.",
+    "gap_series": "Séries par QPV, indicateur, source et territoire de comparaison (commune, EPCI) : valeur et écart "
+                  "de chaque année, année précédente de la série, évolution de la valeur et de l'écart depuis celle-ci ; "
+                  "ruptures explicites : géographie (2015, 2024), comparabilité (comparable, comparable_with_warning, "
+                  "no_history) tirée de la correspondance officielle et sa raison, changement de méthode de la source "
+                  "(évolution alors non calculée).",
+    "method_breaks": "Changements de méthode des sources : à partir de first_year, les chiffres de la source (ou du seul "
+                     "indicateur indiqué) ne se comparent pas aux précédents.",
+    "raw_files": "Fichiers bruts utilisés par l'état publié : chemin, taille en octets, SHA-256, lecteur, source, "
+                 "millésime et rôle (referential, file, targets, manifest).",
     "partner_representativity": "Remontées partenaires : bénéficiaires, dont QPV, part des QPV parmi les bénéficiaires, "
                                 "part des QPV dans la population, indice de représentativité (rapport des deux parts).",
 }
+
+
+# A table to publish: a frame, or the Parquet files (one per millésime) it is stored in.
+TableSource = Union[pd.DataFrame, Sequence[Path]]
 
 
 @dataclass(frozen=True)
@@ -52,27 +70,61 @@ class PublishedOutputs:
     parquet_files: dict[str, Path]
 
 
-def _write_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def parquet_source(files: Sequence[Path]) -> str:
+    """DuckDB table function over Parquet files; columns missing from some files are NULL there."""
+    if not files:
+        raise ValueError("no Parquet file to read")
+    return f"read_parquet([{', '.join(_sql_text(str(f)) for f in files)}], union_by_name = true)"
+
+
+def _expected_rows(con: duckdb.DuckDBPyConnection, source: TableSource) -> int:
+    if isinstance(source, pd.DataFrame):
+        return len(source)
+    return con.execute(f"SELECT count(*) FROM {parquet_source(source)}").fetchone()[0]
+
+
+def _write_database(path: Path, tables: dict[str, TableSource]) -> dict[str, int]:
+    """Create every table; returns the rows each should have."""
+    expected = {}
     with duckdb.connect(str(path)) as con:
-        for name, frame in tables.items():
-            con.register("_frame", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-            con.unregister("_frame")
-            comment = TABLE_DOCS.get(name, "").replace("'", "''")
-            con.execute(f"COMMENT ON TABLE \"{name}\" IS '{comment}'")
+        for name, source in tables.items():
+            if isinstance(source, pd.DataFrame):
+                con.register("_frame", source)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+            else:
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {parquet_source(source)}')
+            expected[name] = _expected_rows(con, source)
+            con.execute(f"COMMENT ON TABLE \"{name}\" IS {_sql_text(TABLE_DOCS.get(name, ''))}")
         con.execute("CHECKPOINT")
+    return expected
 
 
-def _check_database(path: Path, tables: dict[str, pd.DataFrame]) -> None:
+def _write_parquet(database: Path, folder: Path, tables: dict[str, TableSource]) -> None:
+    """Frames through pandas (their dtypes kept); stored tables copied by DuckDB from the new database."""
+    stored = [name for name, source in tables.items() if not isinstance(source, pd.DataFrame)]
+    for name, source in tables.items():
+        if isinstance(source, pd.DataFrame):
+            source.to_parquet(folder / f"{name}.parquet", index=False)
+    with duckdb.connect(str(database), read_only=True) as con:
+        for name in stored:
+            con.execute(f'COPY "{name}" TO {_sql_text(str(folder / f"{name}.parquet"))} (FORMAT parquet)')
+
+
+def _check_database(path: Path, expected: dict[str, int]) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
-        for name, frame in tables.items():
+        for name, rows in expected.items():
             count = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-            if count != len(frame):
-                raise RuntimeError(f"table {name}: {count} rows written, {len(frame)} expected")
+            if count != rows:
+                raise RuntimeError(f"table {name}: {count} rows written, {rows} expected")
 
 
-def write_tables(tables: dict[str, pd.DataFrame], release_dir: Path) -> PublishedOutputs:
-    """Write every table to Parquet and to the DuckDB warehouse of the release, and check the counts."""
+def write_tables(tables: dict[str, TableSource], release_dir: Path) -> PublishedOutputs:
+    """Write every table to the DuckDB warehouse and to Parquet in the release, and check the counts."""
     undocumented = sorted(set(tables) - set(TABLE_DOCS))
     if undocumented:
         raise ValueError(f"tables without documentation: {undocumented}")
@@ -81,10 +133,7 @@ def write_tables(tables: dict[str, pd.DataFrame], release_dir: Path) -> Publishe
     shutil.rmtree(parquet_dir, ignore_errors=True)  # a retried step starts afresh
     database.unlink(missing_ok=True)
     parquet_dir.mkdir(parents=True)
-    parquet_files = {}
-    for name, frame in tables.items():
-        parquet_files[name] = parquet_dir / f"{name}.parquet"
-        frame.to_parquet(parquet_files[name], index=False)
-    _write_database(database, tables)
-    _check_database(database, tables)
-    return PublishedOutputs(database, parquet_files)
+    expected = _write_database(database, tables)
+    _check_database(database, expected)
+    _write_parquet(database, parquet_dir, tables)
+    return PublishedOutputs(database, {name: parquet_dir / f"{name}.parquet" for name in tables})

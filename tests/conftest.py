@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.definitions import all_assets
+from pipelines.refresh import RefreshOutcome, refresh
 from pipelines.resources import PROJECT_ROOT, ObservatoryPaths
 from qpv_observatory.release import CURRENT
 from qpv_observatory.warehouse import DATABASE_NAME
@@ -21,20 +21,19 @@ NIORT_REFERENCE = SHARED / "reference" / "niort_midterm_2019_tables.csv"
 DEMO_RAW = PROJECT_ROOT / "data" / "raw"
 
 
-# Charts and the evaluation report: slow on a large extract, and not what data tests are about.
-PICTURE_ASSETS = ("indicator_charts", "evaluation_report")
-
-
 def run_pipeline(curated_dir: Path, raw_dir: Path = DEMO_RAW, without_pictures: bool = False,
-                 raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
-    """Materialise every asset, as `qpv-observatory run` does, with the given folders."""
-    paths = ObservatoryPaths(raw_dir=str(raw_dir), curated_dir=str(curated_dir))
-    selection = dg.AssetSelection.all()
-    if without_pictures:
-        selection = selection - dg.AssetSelection.assets(*PICTURE_ASSETS)
-    with dg.instance_for_test() as instance:
-        return dg.materialize(all_assets, selection=selection, resources={"paths": paths}, instance=instance,
-                              raise_on_error=raise_on_error)
+                 raise_on_error: bool = False, catalogue_dir: Path | None = None, vintages: list[int] | None = None,
+                 instance: dg.DagsterInstance | None = None) -> RefreshOutcome:
+    """Refresh as `qpv-observatory run` does (new or changed millésimes, then publication), with the given
+    folders. Charts and the evaluation report are slow on a large extract: ``without_pictures`` skips them."""
+    paths = ObservatoryPaths(raw_dir=str(raw_dir), curated_dir=str(curated_dir),
+                             catalogue_dir=str(catalogue_dir) if catalogue_dir else "")
+    if instance is not None:
+        return refresh(paths, instance, vintages=vintages, without_pictures=without_pictures,
+                       raise_on_error=raise_on_error)
+    with dg.instance_for_test() as fresh:
+        return refresh(paths, fresh, vintages=vintages, without_pictures=without_pictures,
+                       raise_on_error=raise_on_error)
 
 
 def digest_tree(folder: Path) -> dict[str, str]:

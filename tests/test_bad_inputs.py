@@ -6,30 +6,29 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
 from qpv_observatory.validation_report import REPORT_DIR, REPORT_PAGE
 from tests.conftest import DEMO_RAW, digest_tree, run_pipeline
 
 BAD_INPUTS = Path(__file__).parent / "bad_inputs"
-RP2015 = "insee_rp/rp2015_qpv_indicateurs_niort.csv"
+RP2015 = "2015/insee_rp/rp2015_qpv_indicateurs_niort.csv"
 
 # bad file -> (demo file it replaces, fragments the failure message must contain: file, line, rule)
 CASES = {
     "wrong_separator.csv": (RP2015, ["ligne 1", "séparateur « ; » attendu", "« , »"]),
-    "wrong_encoding.csv": ("insee_filosofi/filosofi2015_qpv_niort.csv", ["ligne 4", "encodage incohérent"]),
+    "wrong_encoding.csv": ("2015/insee_filosofi/filosofi2015_qpv_niort.csv", ["ligne 4", "encodage incohérent"]),
     "missing_column.csv": (RP2015, ["ligne 1", "colonne(s) obligatoire(s) absente(s) : NIVGEO"]),
     "text_in_numeric_column.csv": (RP2015, ["ligne 5", "colonne P15_TXCHOM1564", "'seize' n'est ni un nombre"]),
-    "duplicate_rows.csv": ("cnaf/cnaf2017_allocataires_qpv_niort.csv", ["ligne 7", "valeur en double", "ligne 3"]),
-    "unknown_qpv_code.csv": ("cnam/cnam2018_qpv_niort.csv", ["ligne 3", "connu du référentiel", "QP079009"]),
-    "rate_140.csv": ("cnaf/cnaf2016_allocataires_qpv_niort.csv", ["ligne 3", "compris entre 0 et 100", "140"]),
-    "empty_file.csv": ("cnam/cnam2018_qpv_niort.csv", ["fichier vide"]),
+    "duplicate_rows.csv": ("2017/cnaf/cnaf2017_allocataires_qpv_niort.csv", ["ligne 7", "valeur en double", "ligne 3"]),
+    "unknown_qpv_code.csv": ("2018/cnam/cnam2018_qpv_niort.csv", ["ligne 3", "connu du référentiel", "QP079009"]),
+    "rate_140.csv": ("2016/cnaf/cnaf2016_allocataires_qpv_niort.csv", ["ligne 3", "compris entre 0 et 100", "140"]),
+    "empty_file.csv": ("2018/cnam/cnam2018_qpv_niort.csv", ["fichier vide"]),
     "truncated_file.csv": (RP2015, ["ligne 3", "ligne tronquée"]),
 }
 
 
-def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+def failure_messages(result) -> str:
     """What the run says went wrong: readers' errors and the failed checks' descriptions."""
     messages = []
     for event in result.get_step_failure_events():

@@ -17,7 +17,8 @@ MANIFEST = """
 path = "sig_ville/qp.geojson"
 reader = "sig_ville_qpv_contours"
 geography = 2015
-
+"""
+MANIFEST_2015 = """
 [[file]]
 path = "sig_ville/qp.csv"
 reader = "sig_ville_wide_csv"
@@ -33,9 +34,12 @@ def occitanie(tmp_path_factory):
         pytest.skip("extrait Occitanie absent de ../shared")
     raw = tmp_path_factory.mktemp("raw")
     (raw / "sig_ville").mkdir()
-    for name in ("qp.csv", "qp.geojson"):  # linked, never copied: raw files stay where they are published
-        (raw / "sig_ville" / name).symlink_to(OCCITANIE / name)
+    (raw / "2015" / "sig_ville").mkdir(parents=True)
+    # Linked, never copied: raw files stay where they are published.
+    (raw / "sig_ville" / "qp.geojson").symlink_to(OCCITANIE / "qp.geojson")
+    (raw / "2015" / "sig_ville" / "qp.csv").symlink_to(OCCITANIE / "qp.csv")
     (raw / "sources.toml").write_text(MANIFEST, encoding="utf-8")
+    (raw / "2015" / "sources.toml").write_text(MANIFEST_2015, encoding="utf-8")
     curated = tmp_path_factory.mktemp("curated")
     # Everything up to the warehouse: charts and report are not what this test is about.
     result = run_pipeline(curated, raw, without_pictures=True, raise_on_error=True)

@@ -12,7 +12,7 @@ from assets.ingestion import SOURCES
 from pipelines.definitions import OBSERVATORY_JOB, defs
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
-from qpv_observatory.release import commit_release, staging_dir
+from qpv_observatory.release import remove_abandoned_staging, staging_dir
 from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, write_tables
 from tests.conftest import DEMO_RAW, digest_tree, run_on_corrupted_copy, run_pipeline
 
@@ -51,7 +51,7 @@ def test_two_runs_write_identical_tables(demo_curated, tmp_path):
 
 
 def test_bad_raw_file_fails_the_run_and_keeps_published_outputs(demo_curated, tmp_path):
-    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "insee_rp/rp2015_qpv_indicateurs_niort.csv",
+    result, unchanged = run_on_corrupted_copy(demo_curated, tmp_path, "2015/insee_rp/rp2015_qpv_indicateurs_niort.csv",
                                               b"45,3", b"45;3")
     assert not result.success and unchanged
 
@@ -64,9 +64,8 @@ def test_failed_publication_leaves_previous_files(demo_curated, tmp_path):
     with pytest.raises(Exception):
         write_tables({"observations": pd.read_parquet(curated / "parquet" / "observations.parquet"),
                       "gaps": unserialisable}, staging_dir(curated, "failed-run"))
-    with pytest.raises(RuntimeError, match="publication incomplète"):
-        commit_release(curated, "failed-run", required=(DATABASE_NAME,))
-    assert digest_tree(curated) == before
+    assert digest_tree(curated) == before  # written aside, never switched in
+    assert [p.name for p in remove_abandoned_staging(curated)] == [".staging-failed-run"]
 
 
 def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
@@ -81,12 +80,12 @@ def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
 def test_cli_reports_bad_input_with_file_and_line(tmp_path):
     raw = tmp_path / "raw"
     shutil.copytree(DEMO_RAW, raw)
-    rp = raw / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
+    rp = raw / "2015" / "insee_rp" / "rp2015_qpv_indicateurs_niort.csv"
     rp.write_bytes(rp.read_bytes().replace(b"16,6", b"seize"))
     done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--raw-dir", str(raw),
                            "--curated-dir", str(tmp_path / "out")],
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
                           env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1
-    assert "data/raw/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
+    assert "data/raw/2015/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
     assert not (tmp_path / "out" / DATABASE_NAME).exists()

@@ -24,18 +24,20 @@ path = "referentiels/epci.xlsx"
 reader = "insee_epci_composition"
 geography = 0
 
+"""
+FILOSOFI_2021 = """
 [[file]]
 path = "filosofi2021_qpv.xlsx"
 reader = "insee_wide_xlsx"
 source = "insee_filosofi"
 vintage = 2021
 label = "INSEE, Filosofi 2021"
-
+"""
+FRANCE_TRAVAIL_2024 = """
 [[file]]
 path = "defm.csv"
 reader = "france_travail_defm_csv"
 source = "france_travail"
-vintage = 2024
 period = "2024-T4"
 label = "France Travail - Dares, 4e trimestre 2024"
 """
@@ -45,17 +47,20 @@ def test_manifest_readers_feed_the_warehouse_and_the_gaps(tmp_path):
     raw = tmp_path / "raw"
     (raw / "referentiels").mkdir(parents=True)
     (raw / "sources.toml").write_text(MANIFEST, encoding="utf-8")
+    for year, manifest in (("2021", FILOSOFI_2021), ("2024", FRANCE_TRAVAIL_2024)):
+        (raw / year).mkdir()
+        (raw / year / "sources.toml").write_text(manifest, encoding="utf-8")
     write_text(raw / "referentiels", "qpv2024.csv", "code_qp;lib_qp;insee_com;lib_com;siren_epci;lib_epci\n"
                "QN03402M;Mosson;34172;Montpellier;243400017;Montpellier Méditerranée Métropole\n", "cp1252")
     write_text(raw / "referentiels", "correspondance.csv", "QP2024;Label_QP2024;Statut;QP2015_1;QP2015_2\n"
                "QN03402M;Mosson;Modifié;QP034005;QP034004\n")
     epci_workbook(raw / "referentiels")
-    write_xlsx(raw, "filosofi2021_qpv.xlsx", {"Filosofi 2021": title_block(6) + [
+    write_xlsx(raw / "2021", "filosofi2021_qpv.xlsx", {"Filosofi 2021": title_block(6) + [
         ["CODGEO", "LIBGEO", "NIVGEO", "DISP_MED_A21"],
         ["QN03402M", "Mosson", "QP", 11900],
         ["34172", "Montpellier", "COM", 19850],
         ["243400017", "Montpellier Méditerranée Métropole", "EPCI", 21040]]})
-    write_text(raw, "defm.csv", DEFM)
+    write_text(raw / "2024", "defm.csv", DEFM)
     curated = tmp_path / "curated"
     # Everything up to the warehouse: charts and report are not what this test is about.
     result = run_pipeline(curated, raw, without_pictures=True, raise_on_error=True)

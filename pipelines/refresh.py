@@ -1,0 +1,157 @@
+"""The yearly refresh: which millésimes to recompute, one Dagster run per millésime, then the publication.
+
+Used by ``qpv-observatory run`` and by the tests, so that both go through the same steps:
+
+1. discover the millésime folders of the raw folder and register them as Dagster partitions;
+2. choose the millésimes to refresh: the ones asked for, else the new ones and the ones whose
+   inputs changed (fingerprint: checksums of their raw files, the referentials, the catalogue and
+   the validation suites, stored beside the promoted millésime);
+3. run the shared inputs (catalogue, referentials) once, then one run per millésime: its tables are
+   promoted into the millésime store only if all its blocking checks passed;
+4. run the unpartitioned assets once (targets, time series, raw file table, warehouse, pictures)
+   over every published millésime, into a release folder switched in as one set at the end
+   (qpv_observatory/release.py).
+
+The first failed run stops the refresh: nothing is published, and the failed run's staged tables
+are removed, so the store and the published outputs stay as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import dagster as dg
+from dagster._core.utils import make_new_run_id
+
+from pipelines.definitions import OBSERVATORY_JOB, all_assets, build_definitions
+from pipelines.partitions import MILLESIME_PARTITIONS_NAME
+from pipelines.resources import REFRESH_TAG, ObservatoryPaths
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.manifest import discover_vintages
+from qpv_observatory.release import refresh_lock, remove_abandoned_staging
+from qpv_observatory.store import vintage_fingerprint
+
+SHARED_INPUT_ASSETS = ("indicator_catalogue", "qpv_referential")
+PICTURE_ASSETS = ("indicator_charts", "evaluation_report")  # charts, maps and the evaluation report
+PROMOTION_ASSET = "promoted_millesime"
+
+
+def _asset_keys(partitioned: bool) -> list[dg.AssetKey]:
+    keys = []
+    for definition in all_assets:
+        if isinstance(definition, dg.AssetsDefinition) and definition.keys:
+            if (definition.partitions_def is not None) == partitioned:
+                keys.extend(definition.keys)
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+@dataclass
+class RefreshPlan:
+    vintages: list[int]  # every millésime of the raw folder
+    to_refresh: list[int]
+    fingerprints: dict[int, str]
+
+
+@dataclass
+class RefreshOutcome:
+    plan: RefreshPlan
+    results: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    refreshed: list[int] = field(default_factory=list)  # millésimes promoted by this refresh
+    failed_vintage: int | None = None
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results) and bool(self.results)
+
+    def get_step_failure_events(self) -> list:
+        return [e for r in self.results for e in r.get_step_failure_events()]
+
+    def get_asset_check_evaluations(self) -> list:
+        return [e for r in self.results for e in r.get_asset_check_evaluations()]
+
+    def input_errors(self) -> list[str]:
+        """Messages of the bad-input errors (SourceFileError) that stopped a run."""
+        messages = []
+        for event in self.get_step_failure_events():
+            error = event.step_failure_data.error
+            while error is not None:
+                if error.cls_name == SourceFileError.__name__:
+                    messages.append(error.message.split(": ", 1)[-1].strip())
+                error = error.cause
+        return messages
+
+    def failed_checks(self) -> list[str]:
+        return [e.description or "" for e in self.get_asset_check_evaluations() if not e.passed]
+
+
+def plan_refresh(paths: ObservatoryPaths, vintages: Iterable[int] | None = None,
+                 all_vintages: bool = False) -> RefreshPlan:
+    discovered = list(discover_vintages(paths.raw))
+    if not discovered:
+        raise SourceFileError("data/raw", "aucun millésime : un dossier data/raw/<AAAA>/ avec son sources.toml est attendu")
+    asked = sorted(set(vintages or ()))
+    unknown = [v for v in asked if v not in discovered]
+    if unknown:
+        raise SourceFileError("data/raw", f"millésime(s) {', '.join(map(str, unknown))} demandé(s) mais absent(s) "
+                                          f"(millésimes présents : {', '.join(map(str, discovered))})")
+    fingerprints = {v: vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, v) for v in discovered}
+    if all_vintages:
+        chosen = discovered
+    elif asked:
+        chosen = asked
+    else:
+        chosen = [v for v in discovered if paths.store.fingerprint(v) != fingerprints[v]]
+    return RefreshPlan(discovered, chosen, fingerprints)
+
+
+def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Iterable[int] | None = None,
+            all_vintages: bool = False, without_pictures: bool = False, run_config: dict | None = None,
+            raise_on_error: bool = False) -> RefreshOutcome:
+    """Refresh the chosen millésimes, then publish every published millésime (see module docstring)."""
+    with refresh_lock(paths.curated):  # one refresh at a time per curated folder
+        remove_abandoned_staging(paths.curated)  # releases left half-written by a killed or failed refresh
+        return _refresh(paths, instance, vintages, all_vintages, without_pictures, run_config, raise_on_error)
+
+
+def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Iterable[int] | None,
+             all_vintages: bool, without_pictures: bool, run_config: dict | None,
+             raise_on_error: bool) -> RefreshOutcome:
+    paths.store.recover()  # a killed refresh may have left staged tables or a half-swapped millésime
+    plan = plan_refresh(paths, vintages, all_vintages)
+    known = set(instance.get_dynamic_partitions(MILLESIME_PARTITIONS_NAME))
+    new_keys = [str(v) for v in plan.vintages if str(v) not in known]
+    if new_keys:
+        instance.add_dynamic_partitions(MILLESIME_PARTITIONS_NAME, new_keys)
+
+    job = build_definitions(paths).resolve_job_def(OBSERVATORY_JOB)
+    outcome = RefreshOutcome(plan)
+    base_config = dict(run_config or {})
+
+    refresh_id = make_new_run_id()  # tags the refresh's runs: one validation report for all of them
+
+    def execute(selection: list[dg.AssetKey], partition_key: str | None = None, config: dict | None = None) -> bool:
+        run_id = make_new_run_id()
+        try:
+            result = job.execute_in_process(run_config={**base_config, **(config or {})}, instance=instance,
+                                            partition_key=partition_key, asset_selection=selection,
+                                            raise_on_error=raise_on_error, run_id=run_id,
+                                            tags={REFRESH_TAG: refresh_id})
+        finally:
+            paths.store.discard_run(run_id)  # promoted tables were moved out; the rest is a failed run's
+        outcome.results.append(result)
+        return result.success
+
+    if not execute([dg.AssetKey(k) for k in SHARED_INPUT_ASSETS]):
+        return outcome
+    for vintage in plan.to_refresh:
+        promotion = {"ops": {PROMOTION_ASSET: {"config": {"fingerprint": plan.fingerprints[vintage]}}}}
+        if not execute(_asset_keys(partitioned=True), str(vintage), promotion):
+            outcome.failed_vintage = vintage
+            return outcome
+        outcome.refreshed.append(vintage)
+    if not paths.published_vintages():
+        raise SourceFileError("data/raw", "aucun millésime publié : rien à publier")
+    skipped = set(SHARED_INPUT_ASSETS) | (set(PICTURE_ASSETS) if without_pictures else set())
+    execute([k for k in _asset_keys(partitioned=False) if k.to_user_string() not in skipped])
+    return outcome

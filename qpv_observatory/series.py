@@ -1,0 +1,163 @@
+"""Time series of each QPV's gap to its commune and its EPCI, with the breaks that forbid a comparison.
+
+One row per QPV, indicator, source, comparison territory and year, beside the previous year of the
+same series: the change of the QPV's value and of its gap since then. Two kinds of break:
+
+- geography: a QPV of the 2024 geography continues the series of its 2015 predecessor only when
+  the official correspondence gives exactly one predecessor and the code's status letter is I
+  (contour inchangé: comparable) or M (contour modifié: comparable with a warning); its previous
+  point is then the predecessor's latest figure before 2024 (when the 2024 geography took effect);
+  a new QPV (N) or one made of several 2015 QPV has no history;
+- method: from a year listed in data/catalogue/method_breaks.csv, a source's figures are not
+  compared with earlier ones: the change stays empty and the break's label shows.
+
+Computed in DuckDB over the millésime store's gap files, so that no millésime is held in pandas.
+Secret or missing values stay empty: a change is never computed from them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+import pandas as pd
+
+from qpv_observatory.gaps import PRECISION
+from qpv_observatory.warehouse import parquet_source
+from qpv_observatory.territories import COMMUNE, EPCI
+
+COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
+SERIES_LEVELS = (COMMUNE, EPCI)
+# DuckDB spills to disk beyond this: the national refresh must fit in 2 GiB with everything else.
+MEMORY_LIMIT = "1GB"
+
+GAP_SERIES_COLUMNS = [
+    "qpv_code", "qpv_name", "geography", "indicator_id", "source", "source_label",
+    "comparison_level", "comparison_code", "comparison_name", "year",
+    "qpv_value", "qpv_status", "comparison_value", "comparison_status", "gap", "gap_unit",
+    "previous_year", "previous_qpv_code", "previous_qpv_value", "previous_gap",
+    "qpv_value_change", "gap_change", "comparability", "comparability_reason", "method_break",
+]
+
+_SQL = f"""
+WITH correspondence AS (
+    SELECT CAST(qpv_2024 AS VARCHAR) AS qpv_2024,
+           count(CAST(qpv_2015 AS VARCHAR)) AS predecessors,
+           min(CAST(qpv_2015 AS VARCHAR)) AS predecessor,
+           string_agg(CAST(qpv_2015 AS VARCHAR), ', ' ORDER BY CAST(qpv_2015 AS VARCHAR)) AS predecessor_list
+    FROM _correspondence GROUP BY 1
+),
+base AS (
+    SELECT qpv_code, qpv_name, indicator_id, source, source_label, comparison_level, comparison_code,
+           comparison_name, CAST(year AS INTEGER) AS year, CAST(qpv_value AS DOUBLE) AS qpv_value, qpv_status,
+           CAST(comparison_value AS DOUBLE) AS comparison_value, comparison_status, CAST(gap AS DOUBLE) AS gap,
+           gap_unit, CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography
+    FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}')
+),
+linked AS (
+    -- The official code of a 2024 QPV ends with its status letter: N new, M contour modifié, I inchangé.
+    SELECT b.*, CASE WHEN b.geography = 2024 THEN right(b.qpv_code, 1) END AS status_letter,
+           c.predecessors, c.predecessor_list,
+           CASE WHEN b.geography = 2024 AND right(b.qpv_code, 1) IN ('I', 'M') AND c.predecessors = 1
+                THEN c.predecessor END AS predecessor
+    FROM base b LEFT JOIN correspondence c ON c.qpv_2024 = b.qpv_code
+),
+history AS (
+    -- The 2015 predecessor's figures (before 2024, when the 2024 geography took effect), copied as the
+    -- beginning of each 2024 QPV series that continues it; removed again after the window below.
+    SELECT l.qpv_code AS series_code, p.qpv_code, p.indicator_id, p.source, p.comparison_level, p.comparison_code,
+           p.year, p.geography, p.qpv_value, p.gap, TRUE AS is_history
+    FROM (SELECT DISTINCT qpv_code, predecessor FROM linked WHERE predecessor IS NOT NULL) l
+    JOIN base p ON p.qpv_code = l.predecessor AND p.year < 2024
+),
+points AS (
+    SELECT qpv_code AS series_code, *, FALSE AS is_history FROM linked
+    UNION ALL BY NAME
+    SELECT * FROM history
+),
+previous AS (
+    SELECT *, lag(year) OVER w AS previous_year, lag(qpv_code) OVER w AS previous_qpv_code,
+           lag(qpv_value) OVER w AS previous_qpv_value, lag(gap) OVER w AS previous_gap
+    FROM points
+    WINDOW w AS (PARTITION BY series_code, indicator_id, source, comparison_level, comparison_code
+                 ORDER BY year, geography)
+),
+joined AS (
+    SELECT * EXCLUDE (series_code, is_history), previous_qpv_code IS DISTINCT FROM qpv_code AS from_predecessor
+    FROM previous WHERE NOT is_history
+),
+series AS (
+    SELECT *,
+        CASE WHEN previous_year IS NULL THEN '{NO_HISTORY}'
+             WHEN NOT from_predecessor OR status_letter = 'I' THEN '{COMPARABLE}'
+             ELSE '{COMPARABLE_WITH_WARNING}' END AS comparability,
+        CASE WHEN previous_year IS NOT NULL AND NOT from_predecessor THEN NULL
+             WHEN previous_year IS NOT NULL AND status_letter = 'I'
+                 THEN 'QPV 2024 au contour inchangé : suite de la série du QPV 2015 ' || predecessor
+             WHEN previous_year IS NOT NULL
+                 THEN 'QPV 2024 au contour modifié : suite de la série du QPV 2015 ' || predecessor
+                      || ', évolution à interpréter avec prudence'
+             WHEN geography = 2024 AND status_letter = 'N'
+                 THEN 'nouveau quartier de la géographie 2024 : pas de série antérieure'
+             WHEN geography = 2024 AND predecessors > 1
+                 THEN 'QPV 2024 issu de plusieurs QPV 2015 (' || predecessor_list || ') : pas de série antérieure comparable'
+             WHEN geography = 2024 AND coalesce(predecessors, 0) = 0 AND status_letter IN ('I', 'M')
+                 THEN 'QPV 2024 absent de la correspondance 2015 → 2024 : pas de série antérieure'
+             ELSE 'premier millésime de la série' END AS comparability_reason
+    FROM joined
+),
+crossings AS (
+    -- Method breaks between two years of a series: few distinct (source, indicator, years) to test.
+    SELECT k.source, k.indicator_id, k.previous_year, k.year,
+           string_agg(b.label_fr, ' ; ' ORDER BY b.first_year, b.label_fr) AS method_break
+    FROM (SELECT DISTINCT source, indicator_id, previous_year, year FROM series WHERE previous_year IS NOT NULL) k
+    JOIN _method_breaks b ON b.source = k.source AND (b.indicator_id IS NULL OR b.indicator_id = k.indicator_id)
+     AND b.first_year > k.previous_year AND b.first_year <= k.year
+    GROUP BY ALL
+),
+with_breaks AS (
+    SELECT s.*, c.method_break
+    FROM series s LEFT JOIN crossings c USING (source, indicator_id, previous_year, year)
+)
+SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, comparison_level, comparison_code,
+       comparison_name, year, qpv_value, qpv_status, comparison_value, comparison_status, gap, gap_unit,
+       previous_year, previous_qpv_code, previous_qpv_value, previous_gap,
+       CASE WHEN comparability <> '{NO_HISTORY}' AND method_break IS NULL
+            THEN round(qpv_value - previous_qpv_value, {PRECISION}) END AS qpv_value_change,
+       CASE WHEN comparability <> '{NO_HISTORY}' AND method_break IS NULL
+            THEN round(gap - previous_gap, {PRECISION}) END AS gap_change,
+       comparability, comparability_reason, method_break
+FROM with_breaks
+ORDER BY indicator_id, source, qpv_code, comparison_level, comparison_code, year
+"""
+
+
+def _register(con: duckdb.DuckDBPyConnection, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> None:
+    con.register("_correspondence", correspondence[["qpv_2024", "qpv_2015"]].astype("object"))
+    breaks = method_breaks[["source", "first_year", "indicator_id", "label_fr"]].astype(
+        {"source": "object", "indicator_id": "object", "label_fr": "object", "first_year": "int64"})
+    con.register("_method_breaks", breaks)
+
+
+def gap_series(gaps: pd.DataFrame, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> pd.DataFrame:
+    """The series of a gaps table (gaps.compute_gaps) as a frame: for tests and small extracts."""
+    with duckdb.connect() as con:
+        con.register("_gaps", gaps)
+        _register(con, correspondence, method_breaks)
+        return con.sql(_SQL).df()
+
+
+def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, method_breaks: pd.DataFrame,
+                     target: Path) -> int:
+    """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(target.parent / ".duckdb_tmp")}) as con:
+        con.execute(f"CREATE VIEW _gaps AS SELECT * FROM {parquet_source(gaps_files)}")
+        _register(con, correspondence, method_breaks)
+        con.execute(f"COPY ({_SQL}) TO '{partial}' (FORMAT parquet)")
+        rows = con.execute(f"SELECT count(*) FROM {parquet_source([partial])}").fetchone()[0]
+    os.replace(partial, target)
+    return rows

@@ -1,0 +1,107 @@
+"""The raw folder's manifests per millésime, the raw file table and the fingerprints that decide a refresh."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.manifest import discover_vintages, load_manifest, raw_file_table
+from qpv_observatory.store import vintage_fingerprint
+from tests.conftest import DEMO_RAW
+
+CATALOGUE = PROJECT_ROOT / "data" / "catalogue"
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+
+
+@pytest.fixture
+def raw(tmp_path):
+    copy = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, copy)
+    return copy
+
+
+def test_millesimes_are_four_digit_folders_with_a_manifest(raw):
+    (raw / "2020").mkdir()  # no sources.toml: not a millésime
+    (raw / "archives").mkdir()
+    (raw / "archives" / "sources.toml").write_text("", encoding="utf-8")
+    assert discover_vintages(raw) == (2013, 2015, 2016, 2017, 2018)
+    manifest = load_manifest(raw)
+    assert [f.path for f in manifest.files_for("cnaf")] == ["2016/cnaf/cnaf2016_allocataires_qpv_niort.csv",
+                                                             "2017/cnaf/cnaf2017_allocataires_qpv_niort.csv"]
+    assert {f.vintage for f in manifest.files_for("cnaf")} == {2016, 2017}  # the folder's year
+    assert load_manifest(raw, [2018]).files[0].display == "data/raw/2018/cnam/cnam2018_qpv_niort.csv"
+    assert load_manifest(raw, vintages=()).files == () and len(load_manifest(raw, vintages=()).targets) == 3
+
+
+def test_vintage_key_must_be_the_folder_s_year(raw):
+    manifest = raw / "2017" / "sources.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('source = "cnaf"', 'source = "cnaf"\nvintage = 2016'),
+                        encoding="utf-8")
+    with pytest.raises(SourceFileError) as caught:
+        load_manifest(raw, [2017])
+    assert caught.value.file == "data/raw/2017/sources.toml"
+    assert "vintage = 2016" in str(caught.value) and "millésime 2017" in str(caught.value)
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("vintage = 2016", "vintage = 2017"), encoding="utf-8")
+    assert load_manifest(raw, [2017]).files[0].vintage == 2017  # the same year is accepted
+
+
+def test_missing_file_is_named_with_its_millesime_folder(raw):
+    (raw / "2016" / "cnaf" / "cnaf2016_allocataires_qpv_niort.csv").unlink()
+    with pytest.raises(SourceFileError, match="data/raw/2016/cnaf/cnaf2016_allocataires_qpv_niort.csv introuvable"):
+        load_manifest(raw)
+
+
+def test_blocks_in_the_wrong_manifest_are_refused(raw):
+    top = raw / "sources.toml"
+    top.write_text(top.read_text(encoding="utf-8") + '\n[[file]]\npath = "x.csv"\nreader = "insee_wide_csv"\n',
+                   encoding="utf-8")
+    with pytest.raises(SourceFileError, match=r"\[\[file\]\] interdit ici.*<AAAA>/sources.toml"):
+        load_manifest(raw)
+    shutil.copy(DEMO_RAW / "sources.toml", top)
+    (raw / "2018" / "sources.toml").write_text('[[targets]]\npath = "t.csv"\nreader = "cibles"\n', encoding="utf-8")
+    with pytest.raises(SourceFileError, match=r"data/raw/2018/sources.toml.*\[\[targets\]\] interdit ici"):
+        load_manifest(raw)
+
+
+def test_raw_file_table_gives_size_checksum_reader_and_role(raw):
+    table = raw_file_table(raw, load_manifest(raw)).set_index("path")
+    row = table.loc["data/raw/2017/cnaf/cnaf2017_allocataires_qpv_niort.csv"]
+    content = (raw / "2017" / "cnaf" / "cnaf2017_allocataires_qpv_niort.csv").read_bytes()
+    assert row.size_bytes == len(content) and row.sha256 == hashlib.sha256(content).hexdigest()
+    assert (row.reader, row.source, row.vintage, row.role) == ("caf_wide_csv", "cnaf", 2017, "file")
+    assert table.loc["data/raw/referentiels/qpv_2015_anct_niort.csv", "role"] == "referential"
+    assert table.loc["data/raw/2013/sources.toml", "role"] == "manifest"
+    assert (table["role"] == "targets").sum() == 3 and (table["role"] == "file").sum() == 7
+
+
+def test_fingerprint_follows_the_millesime_s_own_inputs(raw, tmp_path):
+    def fingerprints(catalogue=CATALOGUE):
+        return {v: vintage_fingerprint(raw, catalogue, EXPECTATIONS, v) for v in discover_vintages(raw)}
+
+    before = fingerprints()
+    assert before == {v: vintage_fingerprint(DEMO_RAW, CATALOGUE, EXPECTATIONS, v) for v in before}  # paths relative
+    cnaf = raw / "2017" / "cnaf" / "cnaf2017_allocataires_qpv_niort.csv"
+    cnaf.write_bytes(cnaf.read_bytes().replace(b";55;", b";56;"))
+    after = fingerprints()
+    assert [v for v in before if before[v] != after[v]] == [2017]
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    with (catalogue / "method_breaks.csv").open("a", encoding="utf-8") as handle:
+        handle.write("insee_rp;2017;;exemple\n")
+    assert all(fingerprints(catalogue)[v] != after[v] for v in after)  # the catalogue feeds every millésime
+
+
+def test_cli_refuses_an_unknown_millesime_before_any_run(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--vintage", "1999",
+                           "--curated-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+                          env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert "millésime(s) 1999 demandé(s) mais absent(s)" in done.stderr and "2013, 2015, 2016, 2017, 2018" in done.stderr
+    assert not (tmp_path / "out" / "observatoire_qpv.duckdb").exists()

@@ -1,0 +1,111 @@
+"""Time series of the gaps: the 2015 → 2024 geography through the official correspondence, method breaks."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from qpv_observatory.catalogue import empty_method_breaks
+from qpv_observatory.series import COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY, gap_series
+from qpv_observatory.values import OK, SECRET
+
+COMMUNE = "34172"
+
+
+def gap_rows(qpv: str, source: str, figures: dict[int, float | None], commune_value: float = 20.0) -> list[dict]:
+    """Gaps of one QPV to its commune, one per year; None is a secret QPV value."""
+    return [{"qpv_code": qpv, "qpv_name": qpv, "indicator_id": "taux_pauvrete", "source": source,
+             "source_label": source, "comparison_level": "commune", "comparison_code": COMMUNE,
+             "comparison_name": "Montpellier", "year": year, "qpv_value": value,
+             "qpv_status": OK if value is not None else SECRET, "comparison_value": commune_value,
+             "comparison_status": OK, "gap": None if value is None else value - commune_value, "gap_unit": "points"}
+            for year, value in figures.items()]
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).astype({"qpv_value": "Float64", "comparison_value": "Float64", "gap": "Float64",
+                                      "year": "int64"})
+
+
+CORRESPONDENCE = pd.DataFrame([("QN03401I", "QP034001", "Inchangé"), ("QN03402M", "QP034002", "Modifié"),
+                               ("QN03403N", None, "Nouveau"), ("QN03404M", "QP034004", "Modifié"),
+                               ("QN03404M", "QP034005", "Modifié")],
+                              columns=["qpv_2024", "qpv_2015", "status_2024"])
+
+
+@pytest.fixture(scope="module")
+def series() -> pd.DataFrame:
+    rows = []
+    for old in ("QP034001", "QP034002", "QP034004", "QP034005"):
+        rows += gap_rows(old, "insee_filosofi", {2019: 40.0, 2021: 42.0})
+    rows += gap_rows("QN03401I", "insee_filosofi", {2024: 45.0, 2025: 44.0})
+    rows += gap_rows("QN03402M", "insee_filosofi", {2024: 38.0})
+    rows += gap_rows("QN03403N", "insee_filosofi", {2024: 30.0})
+    rows += gap_rows("QN03404M", "insee_filosofi", {2024: 41.0})
+    return gap_series(frame(rows), CORRESPONDENCE, empty_method_breaks()).set_index(["qpv_code", "year"])
+
+
+def test_2015_series_follows_its_own_years(series):
+    row = series.loc[("QP034001", 2021)]
+    assert (row.geography, row.previous_year, row.previous_qpv_code) == (2015, 2019, "QP034001")
+    assert (row.qpv_value_change, row.gap_change, row.comparability) == (2.0, 2.0, COMPARABLE)
+    first = series.loc[("QP034001", 2019)]
+    assert first.comparability == NO_HISTORY and pd.isna(first.previous_year) and pd.isna(first.gap_change)
+
+
+def test_status_i_continues_the_2015_predecessor(series):
+    row = series.loc[("QN03401I", 2024)]
+    assert (row.geography, row.previous_year, row.previous_qpv_code) == (2024, 2021, "QP034001")
+    assert (row.comparability, row.qpv_value_change, row.gap_change) == (COMPARABLE, 3.0, 3.0)
+    assert "contour inchangé" in row.comparability_reason
+    later = series.loc[("QN03401I", 2025)]
+    assert (later.previous_year, later.previous_qpv_code, later.qpv_value_change) == (2024, "QN03401I", -1.0)
+
+
+def test_status_m_continues_with_a_warning(series):
+    row = series.loc[("QN03402M", 2024)]
+    assert (row.previous_year, row.previous_qpv_code, row.comparability) == (2021, "QP034002", COMPARABLE_WITH_WARNING)
+    assert row.qpv_value_change == -4.0 and "prudence" in row.comparability_reason
+
+
+def test_status_n_and_merged_qpv_have_no_history(series):
+    new = series.loc[("QN03403N", 2024)]
+    assert new.comparability == NO_HISTORY and "nouveau quartier" in new.comparability_reason
+    assert pd.isna(new.previous_year) and pd.isna(new.qpv_value_change) and pd.isna(new.gap_change)
+    merged = series.loc[("QN03404M", 2024)]
+    assert merged.comparability == NO_HISTORY and pd.isna(merged.previous_year)
+    assert "plusieurs QPV 2015 (QP034004, QP034005)" in merged.comparability_reason
+
+
+def test_method_break_shows_and_stops_the_change():
+    breaks = pd.DataFrame({"source": ["france_travail"], "first_year": [2025], "indicator_id": [None],
+                           "label_fr": ["Loi pour le plein emploi"]}).astype(empty_method_breaks().dtypes.to_dict())
+    rows = gap_rows("QP034001", "france_travail", {2023: 10.0, 2024: 11.0, 2025: 15.0, 2026: 16.0})
+    rows += gap_rows("QP034001", "insee_filosofi", {2024: 40.0, 2025: 41.0})  # another source: no break
+    out = gap_series(frame(rows), CORRESPONDENCE, breaks).set_index(["source", "year"])
+    crossing = out.loc[("france_travail", 2025)]
+    assert crossing.previous_year == 2024 and crossing.method_break == "Loi pour le plein emploi"
+    assert pd.isna(crossing.qpv_value_change) and pd.isna(crossing.gap_change)
+    assert out.loc[("france_travail", 2024), "qpv_value_change"] == 1.0
+    assert out.loc[("france_travail", 2026), "qpv_value_change"] == 1.0  # both years under the new method
+    assert pd.isna(out.loc[("france_travail", 2026), "method_break"])
+    assert out.loc[("insee_filosofi", 2025), "qpv_value_change"] == 1.0
+
+
+def test_indicator_scoped_break_leaves_the_source_s_other_indicators():
+    breaks = pd.DataFrame({"source": ["cnaf"], "first_year": [2016], "indicator_id": ["part_rsa"],
+                           "label_fr": ["Prime d'activité"]}).astype(empty_method_breaks().dtypes.to_dict())
+    rows = gap_rows("QP079001", "cnaf", {2015: 30.0, 2016: 31.0})
+    rsa = [dict(r, indicator_id="part_rsa") for r in rows]
+    out = gap_series(frame(rows + rsa), CORRESPONDENCE, breaks).set_index(["indicator_id", "year"])
+    assert out.loc[("part_rsa", 2016), "method_break"] == "Prime d'activité"
+    assert pd.isna(out.loc[("part_rsa", 2016), "qpv_value_change"])
+    assert out.loc[("taux_pauvrete", 2016), "qpv_value_change"] == 1.0
+
+
+def test_secret_value_is_never_used_for_a_change():
+    rows = gap_rows("QP034001", "insee_filosofi", {2019: None, 2021: 42.0})
+    out = gap_series(frame(rows), CORRESPONDENCE, empty_method_breaks()).set_index("year")
+    assert out.loc[2021, "previous_year"] == 2019 and out.loc[2021, "comparability"] == COMPARABLE
+    assert pd.isna(out.loc[2021, "qpv_value_change"]) and pd.isna(out.loc[2021, "gap_change"])
+    assert pd.isna(out.loc[2019, "qpv_value"])
