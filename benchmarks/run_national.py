@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.duckdb_floor import table_files
-from benchmarks.national_data import add_vintage, describe, generate
+from benchmarks.national_data import add_vintage, describe, generate, sizes_for
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.125, 0.25, 0.5, 1.0)
@@ -63,29 +63,27 @@ class Measure:
     log: str
 
 
+def _children(pid: int) -> list[int]:
+    """Child processes, as Linux lists them per thread (empty where /proc does not say)."""
+    found = []
+    try:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            found += [int(c) for c in Path(f"/proc/{pid}/task/{thread}/children").read_text().split()]
+    except (OSError, ValueError):
+        pass
+    return found
+
+
 def _tree_rss(root: int) -> int:
     """Resident memory of a process and all its descendants, in bytes (Linux /proc; 0 elsewhere)."""
-    children: dict[int, list[int]] = {}
-    try:
-        entries = list(os.scandir("/proc"))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(entry.name))
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
-            pass
-        stack += children.get(pid, [])
+            continue
+        stack += _children(pid)
     return total
 
 
@@ -405,6 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qpv-observatory", type=Path, dest="command",
                         help="commande qpv-observatory à mesurer (par défaut celle de l'environnement de ce Python)")
     args = parser.parse_args(argv)
+    for scale in args.scales:
+        try:
+            sizes_for(scale)
+        except ValueError as exc:
+            parser.error(str(exc))
     command = args.command or Path(sys.executable).parent / "qpv-observatory"
     if not command.exists():
         print(f"Échec : commande {command} introuvable ; lancer le banc avec le Python du projet "
