@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 
+from qpv_observatory.warehouse import PARQUET_DIR
+
 FLOOR_SQL = """
 CREATE TABLE floor_gaps AS
 WITH observations AS (
@@ -44,18 +46,24 @@ WHERE q.territory_level = 'qpv'
 
 
 def table_files(curated_dir: Path, table: str) -> list[Path]:
-    """The Parquet files of one published table: ``parquet/<table>.parquet`` today, or any Parquet
-    file under a folder named after the table (a table split per millésime). Staging folders
-    (names starting with a dot) are not published files."""
+    """The Parquet files of one published table.
+
+    Looked for in the published Parquet folder (``parquet/``, a link into the current release since
+    set-level publication), else in the whole curated folder: ``<table>.parquet``, or any Parquet
+    file under a folder named after the table (a table split per millésime). Folders whose name
+    starts with a dot (staging) are never published files.
+    """
+    published = Path(curated_dir) / PARQUET_DIR
+    root = published.resolve() if published.is_dir() else Path(curated_dir)
     found = []
-    for path in sorted(Path(curated_dir).rglob("*.parquet")):
-        parts = path.relative_to(curated_dir).parts
+    for path in sorted(root.rglob("*.parquet")):
+        parts = path.relative_to(root).parts
         if any(part.startswith(".") for part in parts):
             continue
         if path.stem == table or table in parts[:-1]:
             found.append(path)
     if not found:
-        raise FileNotFoundError(f"aucun fichier Parquet de la table {table} sous {curated_dir}")
+        raise FileNotFoundError(f"aucun fichier Parquet de la table {table} sous {root}")
     return found
 
 

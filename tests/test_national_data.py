@@ -224,15 +224,23 @@ def test_floor_statement_gives_the_gaps_against_commune_and_epci(tmp_path):
     ]
 
 
-def test_floor_finds_tables_split_per_millesime(tmp_path):
+def test_floor_reads_the_current_release_and_tables_split_per_millesime(tmp_path):
     curated = tmp_path / "curated"
     frame = observation_rows([("chomage", "QP079001", "qpv", 2015, "insee_rp", 1.0, "ok")])
-    expected = [write_parquet(curated / "parquet" / "observations" / "millesime=2015", "part-0", frame),
-                write_parquet(curated / "parquet" / "observations" / "millesime=2016", "part-0", frame)]
-    write_parquet(curated / ".staging-x" / "parquet", "observations", frame)  # not published
-    write_parquet(curated / "parquet", "observations_summary", frame)  # another table
-    assert table_files(curated, "observations") == expected
+    current = curated / "releases" / "20260101-b" / "parquet"
+    expected = [write_parquet(current / "observations" / "millesime=2015", "part-0", frame),
+                write_parquet(current / "observations" / "millesime=2016", "part-0", frame)]
+    write_parquet(curated / "releases" / "20250101-a" / "parquet", "observations", frame)  # superseded release
+    write_parquet(curated / "releases" / ".staging-run" / "parquet", "observations", frame)  # being written
+    write_parquet(current, "observations_summary", frame)  # another table
+    (curated / "current").symlink_to(Path("releases") / "20260101-b")
+    (curated / "parquet").symlink_to(Path("current") / "parquet")
+    assert table_files(curated, "observations") == [p.resolve() for p in expected]
     with pytest.raises(FileNotFoundError, match="qpv_links"):
         table_files(curated, "qpv_links")
+    # Without the entry point: the whole curated folder, staging folders left out.
+    (curated / "parquet").unlink()
+    (curated / "current").unlink()
+    assert len(table_files(curated, "observations")) == 3
     with duckdb.connect() as con:
         assert con.execute("SELECT count(*) FROM read_parquet(?)", [[str(p) for p in expected]]).fetchone()[0] == 2
