@@ -39,6 +39,7 @@ import numpy as np
 
 from benchmarks.duckdb_floor import table_files
 from benchmarks.national_data import add_vintage, describe, generate, sizes_for
+from qpv_observatory.formatting import format_fr
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCALES = (0.125, 0.25, 0.5, 1.0)
@@ -221,6 +222,8 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, command: Pa
         result.steps_full, _, full_runs = dagster_steps(home, set())
         result.join_seconds = join_seconds(result.steps_full)
         result.observations = count_observations(curated)
+        if result.observations != result.values_written:
+            _say(f"  Attention : {result.observations} observations publiées pour {result.values_written} valeurs écrites")
 
         result.floor = measure([sys.executable, "-m", "benchmarks.duckdb_floor", str(curated)],
                                logs / "plancher_duckdb.log", None, PROJECT_ROOT, args.cores)
@@ -253,9 +256,7 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, command: Pa
 # --- Report -------------------------------------------------------------------------------------
 
 def _fr(value: float | None, decimals: int = 1) -> str:
-    if value is None:
-        return "nd"
-    return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    return "nd" if value is None else format_fr(value, decimals)
 
 
 def scale_label(scale: float) -> str:

@@ -244,3 +244,26 @@ def test_floor_reads_the_current_release_and_tables_split_per_millesime(tmp_path
     assert len(table_files(curated, "observations")) == 3
     with duckdb.connect() as con:
         assert con.execute("SELECT count(*) FROM read_parquet(?)", [[str(p) for p in expected]]).fetchone()[0] == 2
+
+
+# --- The benchmark's report -----------------------------------------------------------------------
+
+def test_report_cost_curve_and_targets_from_measures():
+    from benchmarks.run_national import Measure, ScaleResult, linearity, report_lines, targets
+
+    def measured(seconds: float, mib: float) -> Measure:
+        return Measure(seconds=seconds, peak_mib=mib, maxrss_mib=mib, tree_mib=0.0, returncode=0, log="")
+
+    results = [ScaleResult(scale=scale, communes=0, epci=0, qpv_2015=0, qpv_2024=0, vintages=[], generation_seconds=0,
+                           values_written=0, observations=int(observations), full=measured(seconds, 900),
+                           one=measured(8, 700), join_seconds=1.2, floor_sql_seconds=0.3)
+               for scale, observations, seconds in ((0.5, 4e6, 20.0), (1.0, 8e6, 40.0))]
+    curve = linearity(results)
+    assert curve["seconds_per_million_observations"] == {"1/2": 5.0, "1": 5.0}
+    assert abs(curve["log_log_slope"] - 1.0) < 1e-9
+    # Full refresh time and memory, one-millésime refresh, join against the floor (4 times: missed), slope.
+    assert [reached for _, _, reached in targets(results, curve["log_log_slope"])] == [True, True, True, False, True]
+    machine = {"cores": 2, "cores_used": None, "memory_gib": 4.0, "python": "3.11", "packages": {}, "date": "d"}
+    lines = report_lines(results, "python -m benchmarks.run_national", machine, markdown=True)
+    assert lines[0].startswith("| échelle | QPV (2015 / 2024) |") and lines[2].startswith("| 1/2 |")
+    assert any("NON atteint" in line and "plancher" in line for line in lines)
