@@ -548,8 +548,10 @@ def write_catalogue(folder: Path, indicators: list[Indicator], years: list[int])
                  pd.DataFrame(rows, columns=["source", "vintage", "variable", "indicator_id", "role"]))
     _write_table(folder / "zero_not_available.csv",
                  pd.DataFrame(zeros, columns=["source", "vintage", "variable", "reason"]))
-    # The project's own list of sources: the benchmark exercises the same source ids.
+    # The project's own list of sources: the benchmark exercises the same source ids,
     shutil.copyfile(PROJECT_ROOT / "data" / "catalogue" / "sources.csv", folder / "sources.csv")
+    # and its method breaks (Cnaf 2016, France Travail 2025), which the synthetic series cross.
+    shutil.copyfile(PROJECT_ROOT / "data" / "catalogue" / "method_breaks.csv", folder / "method_breaks.csv")
     ranges = [(i.indicator_id, "*", 0, 95, 10, "Plage plausible synthétique d'un taux") if i.kind == RATE else
               (i.indicator_id, "*", 5000, 60000, 3000, "Plage plausible synthétique d'un revenu médian")
               for i in indicators if i.kind in (RATE, MEDIAN)]

@@ -41,15 +41,14 @@ def millesime_folders(raw: Path) -> list[Path]:
 def read_back(generated):
     """Every generated file read by the project's own readers, as the pipeline reads them."""
     raw, catalogue = generated / "raw", load_catalogue(generated / "catalogue")
-    manifest = load_manifest(raw)
-    assert not manifest.files, "the top sources.toml declares referentials only"
+    manifest = load_manifest(raw, vintages=())  # the top sources.toml: referentials only
     referential = combine_referentials([REFERENTIAL_READERS[e.reader](raw / e.path, f"data/raw/{e.path}", e.geography)
                                         for e in manifest.referentials])
     frames = []
     for folder in millesime_folders(raw):
-        entries = load_manifest(folder).files
+        entries = load_manifest(raw, vintages=[int(folder.name)]).files
         assert entries and {e.vintage for e in entries} == {int(folder.name)}
-        frames += [read_observation_file(folder, entry, catalogue) for entry in entries]
+        frames += [read_observation_file(raw, entry, catalogue) for entry in entries]
     return referential, combine_observations(frames), catalogue
 
 
@@ -63,7 +62,7 @@ def test_layout_millesime_folders_and_catalogue(generated):
     raw = generated / "raw"
     assert [p.name for p in millesime_folders(raw)] == ["2022", "2023", "2024"]
     assert sorted(p.name for p in (generated / "catalogue").iterdir()) == [
-        "indicators.csv", "plausible_ranges.csv", "source_variables.csv", "sources.csv", "zero_not_available.csv"]
+        "indicators.csv", "method_breaks.csv", "plausible_ranges.csv", "source_variables.csv", "sources.csv", "zero_not_available.csv"]
     assert Generation.load(generated).vintages == [2022, 2023, 2024]
 
 
@@ -164,8 +163,8 @@ def test_added_millesime_is_the_next_one_and_leaves_the_others_as_they_were(gene
     assert "2025/sources.toml" in after and "2025/insee_rp/rp2025_qpv.csv" in after
     catalogue = load_catalogue(copy / "catalogue")
     assert catalogue.variables_for("insee_rp", 2025) and catalogue.zero_not_available_for("cnaf", 2025)
-    for entry in load_manifest(copy / "raw" / "2025").files:
-        assert len(read_observation_file(copy / "raw" / "2025", entry, catalogue))
+    for entry in load_manifest(copy / "raw", vintages=[2025]).files:
+        assert len(read_observation_file(copy / "raw", entry, catalogue))
     with pytest.raises(FileExistsError):
         add_vintage(copy, 2025)
 
