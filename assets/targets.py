@@ -8,7 +8,8 @@ from pipelines.resources import ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.representativity import compute_representativity
+from qpv_observatory.representativity import POPULATION_INDICATOR, compute_representativity
+from qpv_observatory.territories import COMMUNE
 from qpv_observatory.targets import compute_progress, load_contracts, load_partner_reporting, load_targets
 
 
@@ -40,7 +41,9 @@ def contract_targets(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                       "part des QPV dans la population.")
 def partner_representativity(paths: ObservatoryPaths, partner_reporting: pd.DataFrame,
                              qpv_referential: Referential) -> pd.DataFrame:
-    observations = paths.store.read_table("observations", paths.published_vintages())
+    # Only the populations are needed: never the whole national table in memory.
+    observations = paths.store.read_table("observations", paths.published_vintages(),
+                                          filters=[("indicator_id", "==", POPULATION_INDICATOR)])
     return compute_representativity(partner_reporting, observations, qpv_referential)
 
 
@@ -50,8 +53,10 @@ def target_progress(context: dg.AssetExecutionContext, paths: ObservatoryPaths, 
                     contracts: pd.DataFrame, partner_representativity: pd.DataFrame,
                     indicator_catalogue: Catalogue) -> pd.DataFrame:
     vintages = paths.published_vintages()
-    observations = paths.store.read_table("observations", vintages)
-    gaps = paths.store.read_table("gaps", vintages)
+    # Only the targets' indicators (none without targets): never the whole national tables in memory.
+    targeted = [("indicator_id", "in", sorted(set(contract_targets["indicator_id"].dropna())) or [""])]
+    observations = paths.store.read_table("observations", vintages, filters=targeted)
+    gaps = paths.store.read_table("gaps", vintages, filters=[*targeted, ("comparison_level", "==", COMMUNE)])
     progress = compute_progress(contract_targets, contracts, observations, gaps, partner_representativity,
                                 indicator_catalogue.indicators)
     context.add_output_metadata({"by_status": progress["status"].value_counts().sort_index().to_dict()})

@@ -66,13 +66,13 @@ class PartitionStore:
         return path
 
     def read(self, vintage: int, table: str, run_id: str | None = None,
-             columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The run's staged table if it wrote one, else the promoted one."""
+             columns: Sequence[str] | None = None, filters: list | None = None) -> pd.DataFrame:
+        """The run's staged table if it wrote one, else the promoted one; ``filters``: pyarrow row filters."""
         candidates = ([self.staged_dir(run_id, vintage) / f"{table}.parquet"] if run_id else [])
         candidates.append(self.partition_dir(vintage) / f"{table}.parquet")
         for path in candidates:
             if path.is_file():
-                return pd.read_parquet(path, columns=list(columns) if columns else None)
+                return pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
         raise FileNotFoundError(f"table {table} du millésime {vintage} absente du dépôt {self.root} "
                                 f"(millésime jamais rafraîchi avec succès)")
 
@@ -122,9 +122,11 @@ class PartitionStore:
         """Parquet files of one table, one per millésime, for DuckDB's read_parquet."""
         return [self.partition_dir(v) / f"{table}.parquet" for v in sorted(vintages)]
 
-    def read_table(self, table: str, vintages: Iterable[int], columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """One table over several millésimes in pandas, for the consumers that need a frame."""
-        frames = [self.read(v, table, columns=columns) for v in sorted(vintages)]
+    def read_table(self, table: str, vintages: Iterable[int], columns: Sequence[str] | None = None,
+                   filters: list | None = None) -> pd.DataFrame:
+        """One table over several millésimes in pandas, for the consumers that need a frame: at national
+        scale, ask only for the rows needed (``filters``, pyarrow syntax)."""
+        frames = [self.read(v, table, columns=columns, filters=filters) for v in sorted(vintages)]
         frames = [f for f in frames if len(f)] or frames[:1]
         if not frames:
             raise FileNotFoundError(f"aucun millésime publié dans le dépôt {self.root}")
