@@ -255,20 +255,23 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
 
 
 def _comparison_complete(frame: pd.DataFrame, referential: Referential) -> pd.Series:
-    present = set(zip(frame["indicator_id"], frame["territory_code"], frame["year"], frame["source"]))
     links = referential.qpv_links
-    comparisons: dict[str, set[str]] = {}
-    for qpv, commune, epci in zip(links["qpv_code"], links["commune_code"], links["epci_code"]):
-        comparisons.setdefault(qpv, set()).update({commune, epci})
-    complete = []
-    for indicator, code, level, year, source in zip(frame["indicator_id"], frame["territory_code"],
-                                                   frame["territory_level"], frame["year"], frame["source"]):
-        if level != QPV:
-            complete.append(True)
-            continue
-        needed = comparisons.get(code, set())
-        complete.append(bool(needed) and all((indicator, c, year, source) in present for c in needed))
-    return pd.Series(complete, index=frame.index, dtype="bool")
+    # Each QPV's comparison territories: its communes and its EPCI.
+    needed = pd.concat([links[["qpv_code", "commune_code"]].set_axis(["qpv_code", "comparison_code"], axis=1),
+                        links[["qpv_code", "epci_code"]].set_axis(["qpv_code", "comparison_code"], axis=1)])
+    needed = needed.drop_duplicates()
+    key = ["indicator_id", "year", "source"]
+    qpv = frame.loc[frame["territory_level"] == QPV, [*key, "territory_code"]]
+    wanted = (qpv.assign(_row=qpv.index).rename(columns={"territory_code": "qpv_code"})
+              .merge(needed, on="qpv_code", how="inner"))
+    present = frame[[*key, "territory_code"]].drop_duplicates().rename(columns={"territory_code": "comparison_code"})
+    found = wanted.merge(present.assign(_present=True), on=[*key, "comparison_code"], how="left")
+    # Complete: the QPV has comparison territories, and every one has a figure (any status).
+    all_found = found["_present"].notna().groupby(found["_row"]).all()
+    complete = pd.Series(True, index=frame.index, dtype="bool")
+    complete[qpv.index] = False
+    complete[all_found.index] = all_found.to_numpy()
+    return complete
 
 
 def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
