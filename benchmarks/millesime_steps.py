@@ -57,7 +57,6 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
     catalogue = load_catalogue(catalogue_dir)
     referential = read_referentials(raw_dir, load_manifest(raw_dir, vintages=()))
     ranges = load_plausible_ranges(catalogue_dir)
-    known = known_territory_codes(referential)
     indicator_ids = sorted(catalogue.indicators["indicator_id"])
     variables = catalogue.variables
     manifest = load_manifest(raw_dir, [vintage])
@@ -74,7 +73,7 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
             continue
         with step("source_suites"):
             frame = prepare_observations(per_source[source], referential, catalogue.indicators, ranges)
-            parameters = {"known_territory_codes": known, "indicator_ids": indicator_ids,
+            parameters = {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()), "indicator_ids": indicator_ids,
                           "source_indicator_ids": sorted(set(variables.loc[variables["source"] == source,
                                                                            "indicator_id"]))}
             outputs[f"suite_{source}"] = outcome_record(
@@ -87,7 +86,8 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
         outputs["prepared_observations"] = frame
         outputs["observations_suite"] = outcome_record(validate_frame(
             frame, EXPECTATIONS / "curated" / "observations.json",
-            {"known_territory_codes": known, "indicator_ids": indicator_ids}))
+            {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()),
+             "indicator_ids": indicator_ids}))
     if derived is None and aggregation:
         from qpv_observatory.aggregation import derive_comparison_territories
         with step("derive_comparison_territories"):
@@ -98,7 +98,7 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
     outputs["gaps"] = gaps
     with step("gaps_suite"):
         outputs["gaps_suite"] = outcome_record(validate_frame(gaps, EXPECTATIONS / "curated" / "gaps.json",
-                                                              {"known_territory_codes": known}))
+            {"known_territory_codes": known_territory_codes(referential, gaps["qpv_code"].unique())}))
     with step("gap_portrait"):
         portrait = gap_portrait(gaps)
     outputs["gap_portrait"] = portrait

@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -221,11 +222,17 @@ def load_plausible_ranges(catalogue_dir: Path) -> pd.DataFrame:
     return frame.drop(columns="source_row")
 
 
-def known_territory_codes(referential: Referential) -> list[str]:
-    """Territories of the QPV lists, plus every commune and EPCI of the EPCI composition (or COG)."""
+def known_territory_codes(referential: Referential, among: Iterable[str] | None = None) -> list[str]:
+    """Territories of the QPV lists, plus every commune and EPCI of the EPCI composition (or COG).
+
+    ``among``: only those of these codes (the codes of the frame to check). The rule's answer is the
+    same, and great-expectations copies the list many times per rule: a national list costs seconds.
+    """
     composition = referential.commune_epci
     codes = set(referential.territories["territory_code"].astype(str))
     codes |= set(composition["commune_code"].dropna().astype(str)) | set(composition["epci_code"].dropna().astype(str))
+    if among is not None:
+        codes &= set(among)
     return sorted(codes)
 
 
