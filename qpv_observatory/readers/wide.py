@@ -93,28 +93,35 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         raise SourceFileError(display_name, f"code {codes.iloc[first]!r} invalide pour le niveau {levels.iloc[first]}",
                               line=int(raw[LINE_COLUMN].iloc[first]), column=layout.code_column)
     lines = raw[LINE_COLUMN].to_numpy(dtype="int64")
-    parts = []
+    values, statuses, markers = [], [], []
     for column in value_columns:  # column after column, as the file's rows within each
         cells = raw[column].to_numpy(dtype=object)
         try:
             parsed = parse_cells(cells)
         except CellParseError as exc:
             raise SourceFileError(display_name, str(exc), line=int(lines[exc.position]), column=column) from None
-        values, statuses, markers = parsed.values, parsed.statuses, parsed.markers
+        column_values, column_statuses, column_markers = parsed.values, parsed.statuses, parsed.markers
         if column in zero_not_available:
-            zero = values == 0
+            zero = column_values == 0
             if zero.any():
-                values, statuses, markers = values.copy(), statuses.copy(), markers.copy()
-                values[zero] = np.nan
-                statuses[zero] = NOT_AVAILABLE
-                markers[zero] = [str(cell).strip() for cell in cells[zero]]
-        parts.append(pd.DataFrame({
-            "indicator_id": variables[column], "territory_code": codes.to_numpy(), "territory_level": levels.to_numpy(),
-            "year": vintage, "value": values, "status": statuses, "marker": markers,
-            "source": source, "source_label": source_label, "vintage": vintage,
-            "source_file": display_name, "source_row": lines,
-        }))
-    return conform(pd.concat(parts, ignore_index=True))
+                column_values, column_statuses, column_markers = (column_values.copy(), column_statuses.copy(),
+                                                                  column_markers.copy())
+                column_values[zero] = np.nan
+                column_statuses[zero] = NOT_AVAILABLE
+                column_markers[zero] = [str(cell).strip() for cell in cells[zero]]
+        values.append(column_values)
+        statuses.append(column_statuses)
+        markers.append(column_markers)
+    # One frame for all the columns: building one per column costs more than the parsing.
+    repeat = len(value_columns)
+    return conform(pd.DataFrame({
+        "indicator_id": np.repeat(np.array([variables[c] for c in value_columns], dtype=object), len(raw)),
+        "territory_code": np.tile(codes.to_numpy(dtype=object), repeat),
+        "territory_level": np.tile(levels.to_numpy(dtype=object), repeat),
+        "year": vintage, "value": np.concatenate(values), "status": np.concatenate(statuses),
+        "marker": np.concatenate(markers), "source": source, "source_label": source_label, "vintage": vintage,
+        "source_file": display_name, "source_row": np.tile(lines, repeat),
+    }))
 
 
 def _normalised_codes(cells: pd.Series) -> pd.Series:
