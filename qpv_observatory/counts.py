@@ -42,6 +42,6 @@ def fold_counts(frame: pd.DataFrame, display_name: str) -> pd.DataFrame:
                                                 f"pour le territoire {row.territory_code}", line=int(row.source_row))
         # A secret or missing count stays empty: never 0, never used in a sum.
         published = part["value"].where(part["status"] == OK)
-        by_key = pd.Series(published.to_numpy(), index=pd.MultiIndex.from_frame(part[key]))
-        values[role] = [by_key.get((i, t)) for i, t in zip(values["indicator_id"], values["territory_code"])]
+        by_key = pd.Series(published.array, index=pd.MultiIndex.from_frame(part[key]))
+        values[role] = by_key.reindex(pd.MultiIndex.from_frame(values[key])).array
     return conform(values)

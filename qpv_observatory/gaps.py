@@ -85,7 +85,9 @@ def _comparison_rows(qpv: pd.DataFrame, pairs: pd.DataFrame, link_column: str, c
 def compute_gaps(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
                  derived: pd.DataFrame | None = None) -> pd.DataFrame:
     """``derived``: the table of aggregation.derive_comparison_territories, when available."""
-    names = referential.territories.set_index(["territory_code", "territory_level"])["name"]
+    territories = referential.territories
+    # A plain dict: one look-up per gap row, where a pandas MultiIndex look-up costs microseconds.
+    names = dict(zip(zip(territories["territory_code"], territories["territory_level"]), territories["name"]))
     qpv = observations[observations["territory_level"] == QPV]
     key = ["indicator_id", "year", "source"]
     parts = []

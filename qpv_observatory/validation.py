@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -221,11 +222,17 @@ def load_plausible_ranges(catalogue_dir: Path) -> pd.DataFrame:
     return frame.drop(columns="source_row")
 
 
-def known_territory_codes(referential: Referential) -> list[str]:
-    """Territories of the QPV lists, plus every commune and EPCI of the EPCI composition (or COG)."""
+def known_territory_codes(referential: Referential, among: Iterable[str] | None = None) -> list[str]:
+    """Territories of the QPV lists, plus every commune and EPCI of the EPCI composition (or COG).
+
+    ``among``: only those of these codes (the codes of the frame to check). The rule's answer is the
+    same, and great-expectations copies the list many times per rule: a national list costs seconds.
+    """
     composition = referential.commune_epci
     codes = set(referential.territories["territory_code"].astype(str))
     codes |= set(composition["commune_code"].dropna().astype(str)) | set(composition["epci_code"].dropna().astype(str))
+    if among is not None:
+        codes &= set(among)
     return sorted(codes)
 
 
@@ -255,20 +262,23 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
 
 
 def _comparison_complete(frame: pd.DataFrame, referential: Referential) -> pd.Series:
-    present = set(zip(frame["indicator_id"], frame["territory_code"], frame["year"], frame["source"]))
     links = referential.qpv_links
-    comparisons: dict[str, set[str]] = {}
-    for qpv, commune, epci in zip(links["qpv_code"], links["commune_code"], links["epci_code"]):
-        comparisons.setdefault(qpv, set()).update({commune, epci})
-    complete = []
-    for indicator, code, level, year, source in zip(frame["indicator_id"], frame["territory_code"],
-                                                   frame["territory_level"], frame["year"], frame["source"]):
-        if level != QPV:
-            complete.append(True)
-            continue
-        needed = comparisons.get(code, set())
-        complete.append(bool(needed) and all((indicator, c, year, source) in present for c in needed))
-    return pd.Series(complete, index=frame.index, dtype="bool")
+    # Each QPV's comparison territories: its communes and its EPCI.
+    needed = pd.concat([links[["qpv_code", "commune_code"]].set_axis(["qpv_code", "comparison_code"], axis=1),
+                        links[["qpv_code", "epci_code"]].set_axis(["qpv_code", "comparison_code"], axis=1)])
+    needed = needed.drop_duplicates()
+    key = ["indicator_id", "year", "source"]
+    qpv = frame.loc[frame["territory_level"] == QPV, [*key, "territory_code"]]
+    wanted = (qpv.assign(_row=qpv.index).rename(columns={"territory_code": "qpv_code"})
+              .merge(needed, on="qpv_code", how="inner"))
+    present = frame[[*key, "territory_code"]].drop_duplicates().rename(columns={"territory_code": "comparison_code"})
+    found = wanted.merge(present.assign(_present=True), on=[*key, "comparison_code"], how="left")
+    # Complete: the QPV has comparison territories, and every one has a figure (any status).
+    all_found = found["_present"].notna().groupby(found["_row"]).all()
+    complete = pd.Series(True, index=frame.index, dtype="bool")
+    complete[qpv.index] = False
+    complete[all_found.index] = all_found.to_numpy()
+    return complete
 
 
 def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:

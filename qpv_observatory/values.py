@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 OK = "ok"
 SECRET = "secret"  # "s": statistical secrecy
@@ -78,3 +81,64 @@ def parse_value(raw: object) -> ParsedValue:
     if math.isnan(number) or math.isinf(number):
         raise ValueParseError(f"{text!r} n'est pas un nombre fini")
     return ParsedValue(number, OK, None)
+
+
+class CellParseError(ValueParseError):
+    """A bad cell among many: ``position`` says which one (0 = first)."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position
+
+
+@dataclass(frozen=True)
+class ParsedCells:
+    values: np.ndarray  # float64, NaN where the status is not ok
+    statuses: np.ndarray  # object: one of STATUSES
+    markers: np.ndarray  # object: the text as published when it was not a plain number, else None
+
+
+def parse_cells(cells: Sequence[object]) -> ParsedCells:
+    """``parse_value`` over a column of cells, with the same result for each cell, without one
+    Python object per cell: the markers are looked up, the numbers converted in one go.
+
+    Raises CellParseError at the first cell ``parse_value`` refuses.
+    """
+    count = len(cells)
+    statuses = np.full(count, OK, dtype=object)
+    markers = np.full(count, None, dtype=object)
+    values = np.full(count, np.nan)
+    positions, compact = [], []
+    for position, cell in enumerate(cells):
+        if not isinstance(cell, str):  # a workbook's typed cell: rare, parsed one by one
+            parsed = _parse_at(cell, position)
+            statuses[position], markers[position] = parsed.status, parsed.marker
+            values[position] = np.nan if parsed.value is None else parsed.value
+            continue
+        text = cell.strip()
+        marker_status = MARKER_STATUS.get(text.lower())
+        if marker_status is not None:
+            statuses[position], markers[position] = marker_status, text or None
+            continue
+        text = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        positions.append(position)
+        compact.append(text)
+    try:
+        # numpy converts each text with Python's float(): the same numbers as parse_value.
+        numbers = np.array(compact, dtype=object).astype(np.float64)
+    except ValueError:
+        numbers = None
+    if numbers is None or not np.isfinite(numbers).all():
+        for position in positions:  # find the first bad cell, for its message
+            _parse_at(cells[position], position)
+    values[positions] = numbers
+    return ParsedCells(values, statuses, markers)
+
+
+def _parse_at(cell: object, position: int) -> ParsedValue:
+    try:
+        return parse_value(cell)
+    except ValueParseError as exc:
+        raise CellParseError(str(exc), position) from None

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import COMMUNE, is_valid_code, normalise_code
-from qpv_observatory.values import ValueParseError, parse_value
+from qpv_observatory.values import CellParseError, parse_cells
 
 DEFM_COLUMNS = ("Date", "Code_commune", "Libelle_commune", "Categorie", "Nombre")
 QUARTER_RE = re.compile(r"^(\d{4})-T([1-4])$")
@@ -48,20 +49,23 @@ def read_defm_communes(path: Path, display_name: str, source: str, vintage: int,
     if rows.empty:
         raise SourceFileError(display_name, f"aucune catégorie connue pour {period} ; attendu au moins une de : "
                                             f"{', '.join(sorted(variables))}", column="Categorie")
-    records = []
-    for row in rows.itertuples(index=False):
-        line = int(getattr(row, LINE_COLUMN))
-        code = normalise_code(row.Code_commune)
-        if not is_valid_code(code, COMMUNE):
-            raise SourceFileError(display_name, f"code commune {code!r} invalide", line=line, column="Code_commune")
-        try:
-            parsed = parse_value(row.Nombre)
-        except ValueParseError as exc:
-            raise SourceFileError(display_name, str(exc), line=line, column="Nombre") from None
-        records.append({
-            "indicator_id": variables[row.Categorie.strip()], "territory_code": code, "territory_level": COMMUNE,
-            "year": int(period[:4]), "value": parsed.value, "status": parsed.status, "marker": parsed.marker,
-            "source": source, "source_label": source_label, "vintage": vintage, "period": period,
-            "source_file": display_name, "source_row": line,
-        })
-    return conform(pd.DataFrame.from_records(records))
+    lines = rows[LINE_COLUMN].to_numpy(dtype="int64")
+    codes = rows["Code_commune"].map(normalise_code).to_numpy(dtype=object)
+    checked = {code: is_valid_code(code, COMMUNE) for code in set(codes)}
+    valid = np.array([checked[code] for code in codes], dtype=bool)
+    cells = rows["Nombre"].to_numpy(dtype=object)
+    # The first bad row is named, be it for its code or its count (the code first within a row).
+    first_bad_code = len(codes) if valid.all() else int(np.argmin(valid))
+    try:
+        parsed = parse_cells(cells[:first_bad_code])
+    except CellParseError as exc:
+        raise SourceFileError(display_name, str(exc), line=int(lines[exc.position]), column="Nombre") from None
+    if first_bad_code < len(codes):
+        raise SourceFileError(display_name, f"code commune {codes[first_bad_code]!r} invalide",
+                              line=int(lines[first_bad_code]), column="Code_commune")
+    return conform(pd.DataFrame({
+        "indicator_id": rows["Categorie"].str.strip().map(variables).to_numpy(dtype=object), "territory_code": codes,
+        "territory_level": COMMUNE, "year": int(period[:4]), "value": parsed.values, "status": parsed.statuses,
+        "marker": parsed.markers, "source": source, "source_label": source_label, "vintage": vintage, "period": period,
+        "source_file": display_name, "source_row": lines,
+    }))

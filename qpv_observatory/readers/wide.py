@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
@@ -16,7 +17,7 @@ from qpv_observatory.observations import conform
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
                                          is_valid_code, level_from_code, normalise_code)
-from qpv_observatory.values import NOT_AVAILABLE, ParsedValue, ValueParseError, parse_value
+from qpv_observatory.values import NOT_AVAILABLE, CellParseError, parse_cells
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,12 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
     if not value_columns:
         raise SourceFileError(display_name, f"aucune variable connue pour la source {source} millésime {vintage} ; "
                                             f"attendu au moins une de : {', '.join(sorted(variables))}", line=1)
-    codes = raw[layout.code_column].map(normalise_code)
+    codes = _normalised_codes(raw[layout.code_column])
     if layout.level_column:
         levels = raw[layout.level_column].str.strip().map(layout.levels)
         level_column, expected = layout.level_column, ", ".join(layout.levels)
     else:
-        levels = codes.map(level_from_code)
+        levels = codes.map(_per_distinct(codes, level_from_code))
         level_column, expected = layout.code_column, "code QPV, commune (COG) ou EPCI (SIREN)"
     unknown = raw[levels.isna()]
     if len(unknown):
@@ -84,23 +85,49 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         raise SourceFileError(display_name, f"niveau géographique {row[level_column]!r} inconnu ; "
                                             f"attendu : {expected}",
                               line=int(row[LINE_COLUMN]), column=level_column)
-    for code, level, line in zip(codes, levels, raw[LINE_COLUMN]):
-        if not is_valid_code(code, level):
-            raise SourceFileError(display_name, f"code {code!r} invalide pour le niveau {level}",
-                                  line=int(line), column=layout.code_column)
-    records = []
-    for column in value_columns:
-        for code, level, cell, line in zip(codes, levels, raw[column], raw[LINE_COLUMN]):
-            try:
-                parsed = parse_value(cell)
-            except ValueParseError as exc:
-                raise SourceFileError(display_name, str(exc), line=int(line), column=column) from None
-            if parsed.value == 0 and column in zero_not_available:
-                parsed = ParsedValue(None, NOT_AVAILABLE, str(cell).strip())
-            records.append({
-                "indicator_id": variables[column], "territory_code": code, "territory_level": level,
-                "year": vintage, "value": parsed.value, "status": parsed.status, "marker": parsed.marker,
-                "source": source, "source_label": source_label, "vintage": vintage,
-                "source_file": display_name, "source_row": int(line),
-            })
-    return conform(pd.DataFrame.from_records(records))
+    pairs = list(zip(codes, levels))
+    checked = {pair: is_valid_code(*pair) for pair in set(pairs)}
+    valid = np.array([checked[pair] for pair in pairs], dtype=bool)
+    if not valid.all():
+        first = int(np.argmin(valid))
+        raise SourceFileError(display_name, f"code {codes.iloc[first]!r} invalide pour le niveau {levels.iloc[first]}",
+                              line=int(raw[LINE_COLUMN].iloc[first]), column=layout.code_column)
+    lines = raw[LINE_COLUMN].to_numpy(dtype="int64")
+    values, statuses, markers = [], [], []
+    for column in value_columns:  # column after column, as the file's rows within each
+        cells = raw[column].to_numpy(dtype=object)
+        try:
+            parsed = parse_cells(cells)
+        except CellParseError as exc:
+            raise SourceFileError(display_name, str(exc), line=int(lines[exc.position]), column=column) from None
+        column_values, column_statuses, column_markers = parsed.values, parsed.statuses, parsed.markers
+        if column in zero_not_available:
+            zero = column_values == 0
+            if zero.any():
+                column_values, column_statuses, column_markers = (column_values.copy(), column_statuses.copy(),
+                                                                  column_markers.copy())
+                column_values[zero] = np.nan
+                column_statuses[zero] = NOT_AVAILABLE
+                column_markers[zero] = [str(cell).strip() for cell in cells[zero]]
+        values.append(column_values)
+        statuses.append(column_statuses)
+        markers.append(column_markers)
+    # One frame for all the columns: building one per column costs more than the parsing.
+    repeat = len(value_columns)
+    return conform(pd.DataFrame({
+        "indicator_id": np.repeat(np.array([variables[c] for c in value_columns], dtype=object), len(raw)),
+        "territory_code": np.tile(codes.to_numpy(dtype=object), repeat),
+        "territory_level": np.tile(levels.to_numpy(dtype=object), repeat),
+        "year": vintage, "value": np.concatenate(values), "status": np.concatenate(statuses),
+        "marker": np.concatenate(markers), "source": source, "source_label": source_label, "vintage": vintage,
+        "source_file": display_name, "source_row": np.tile(lines, repeat),
+    }))
+
+
+def _normalised_codes(cells: pd.Series) -> pd.Series:
+    """normalise_code on each cell (computed once per distinct cell: codes repeat across rows)."""
+    return cells.map(_per_distinct(cells, normalise_code)).astype(object)
+
+
+def _per_distinct(values, function) -> dict:
+    return {value: function(value) for value in pd.unique(values)}

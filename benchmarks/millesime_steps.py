@@ -1,0 +1,161 @@
+"""Per-step timing of one millésime's run, on the pure functions (no Dagster): readers, combination,
+validation suites, gaps, portrait and the store's Parquet round trip.
+
+``python -m benchmarks.millesime_steps RAW_DIR CATALOGUE_DIR [--vintage YYYY] [--aggregation]``
+
+The derived comparison territories (aggregation.py) are timed only with ``--aggregation``;
+without it the gaps are computed from the source territories alone. Prints one line per step
+(seconds) and the process's peak memory. ``--snapshot FILE`` also pickles every step's output,
+so that a change can be checked to leave them exactly as they were (``--compare FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import resource
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from assets.ingestion import SOURCES
+from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.catalogue import load_catalogue
+from qpv_observatory.gaps import compute_gaps, gap_portrait
+from qpv_observatory.ingest import read_referentials, read_source_observations
+from qpv_observatory.manifest import discover_vintages, load_manifest
+from qpv_observatory.observations import combine_observations
+from qpv_observatory.store import PartitionStore
+from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, prepare_observations,
+                                        validate_frame)
+
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+
+
+def outcome_record(outcome) -> dict:
+    """A validation outcome as plain data, for comparison."""
+    return {"suite": outcome.suite, "rows": outcome.rows, "evaluated": outcome.evaluated,
+            "failed_rules": outcome.failed_rules, "failed_severity": outcome.failed_severity,
+            "findings": [asdict(f) for f in outcome.findings], "status_counts": outcome.status_counts}
+
+
+def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: bool,
+              derived: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    timings: dict[str, float] = {}
+    outputs: dict[str, object] = {}
+
+    @contextmanager
+    def step(name: str):
+        start = time.perf_counter()
+        yield
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+    catalogue = load_catalogue(catalogue_dir)
+    referential = read_referentials(raw_dir, load_manifest(raw_dir, vintages=()))
+    ranges = load_plausible_ranges(catalogue_dir)
+    indicator_ids = sorted(catalogue.indicators["indicator_id"])
+    variables = catalogue.variables
+    manifest = load_manifest(raw_dir, [vintage])
+    # The observations suite measures changes from the previous millésime (read here, not timed).
+    previous = [v for v in discover_vintages(raw_dir) if v < vintage][-1:]
+    earlier = (combine_observations([read_source_observations(raw_dir, load_manifest(raw_dir, previous), s, catalogue)
+                                     for s in SOURCES])[CHANGE_COLUMNS] if previous else None)
+    per_source = {}
+    for source in SOURCES:
+        with step("read_source_observations"):
+            per_source[source] = read_source_observations(raw_dir, manifest, source, catalogue)
+        outputs[f"observations_{source}"] = per_source[source]
+        if per_source[source].empty:
+            continue
+        with step("source_suites"):
+            frame = prepare_observations(per_source[source], referential, catalogue.indicators, ranges)
+            parameters = {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()), "indicator_ids": indicator_ids,
+                          "source_indicator_ids": sorted(set(variables.loc[variables["source"] == source,
+                                                                           "indicator_id"]))}
+            outputs[f"suite_{source}"] = outcome_record(
+                validate_frame(frame, EXPECTATIONS / "sources" / f"{source}.json", parameters))
+    with step("combine_observations"):
+        observations = combine_observations([per_source[s] for s in SOURCES])
+    outputs["observations"] = observations
+    with step("observations_suite"):
+        frame = prepare_observations(observations, referential, catalogue.indicators, ranges, earlier=earlier)
+        outputs["prepared_observations"] = frame
+        outputs["observations_suite"] = outcome_record(validate_frame(
+            frame, EXPECTATIONS / "curated" / "observations.json",
+            {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()),
+             "indicator_ids": indicator_ids}))
+    if derived is None and aggregation:
+        from qpv_observatory.aggregation import derive_comparison_territories
+        with step("derive_comparison_territories"):
+            derived = derive_comparison_territories(observations, referential, catalogue.indicators)
+    outputs["derived"] = derived
+    with step("compute_gaps"):
+        gaps = compute_gaps(observations, referential, catalogue.indicators, derived)
+    outputs["gaps"] = gaps
+    with step("gaps_suite"):
+        outputs["gaps_suite"] = outcome_record(validate_frame(gaps, EXPECTATIONS / "curated" / "gaps.json",
+            {"known_territory_codes": known_territory_codes(referential, gaps["qpv_code"].unique())}))
+    with step("gap_portrait"):
+        portrait = gap_portrait(gaps)
+    outputs["gap_portrait"] = portrait
+    with step("gap_portrait_suite"):
+        outputs["gap_portrait_suite"] = outcome_record(
+            validate_frame(portrait, EXPECTATIONS / "curated" / "gap_portrait.json"))
+    with tempfile.TemporaryDirectory() as folder, step("store_round_trip"):
+        store = PartitionStore(Path(folder))
+        tables = {**{f"{s}_observations": per_source[s] for s in SOURCES}, "observations": observations,
+                  "gaps": gaps, "gap_portrait": portrait}
+        for table, data in tables.items():
+            store.write_staged("run", vintage, table, data)
+            store.read(vintage, table, run_id="run")
+    timings["total"] = sum(timings.values())
+    outputs["timings_rows"] = {"observations": len(observations), "gaps": len(gaps)}
+    return timings, outputs
+
+
+def compare(before: dict, after: dict) -> list[str]:
+    """Names of the outputs that differ (frames compared exactly: values, dtypes, row order)."""
+    differ = []
+    for name, expected in before.items():
+        got = after.get(name)
+        if isinstance(expected, pd.DataFrame):
+            try:
+                pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            except AssertionError as exc:
+                differ.append(f"{name}: {str(exc).splitlines()[:4]}")
+        elif got != expected:
+            differ.append(name)
+    return differ
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("raw_dir", type=Path)
+    parser.add_argument("catalogue_dir", type=Path)
+    parser.add_argument("--vintage", type=int, help="millésime (par défaut le dernier)")
+    parser.add_argument("--aggregation", action="store_true", help="mesure aussi les territoires dérivés")
+    parser.add_argument("--snapshot", type=Path, help="enregistre les sorties de chaque étape (pickle)")
+    parser.add_argument("--compare", type=Path, help="compare les sorties à un instantané")
+    args = parser.parse_args()
+    vintage = args.vintage or discover_vintages(args.raw_dir)[-1]
+    before = pickle.loads(args.compare.read_bytes()) if args.compare else {}
+    # The derived territories of the snapshot are reused: aggregation.py is timed on its own.
+    timings, outputs = run_steps(args.raw_dir, args.catalogue_dir, vintage, args.aggregation, before.get("derived"))
+    print(f"millésime {vintage} : {outputs['timings_rows']['observations']} observations, "
+          f"{outputs['timings_rows']['gaps']} écarts")
+    for name, seconds in timings.items():
+        print(f"  {name:32s} {seconds:8.2f} s")
+    print(f"  pic mémoire (ru_maxrss)          {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} Mio")
+    if args.snapshot:  # derived territories included, so that a comparison can reuse them
+        args.snapshot.write_bytes(pickle.dumps(outputs))
+    if args.compare:
+        differ = compare(before, outputs)
+        print("sorties identiques à l'instantané" if not differ else "SORTIES DIFFÉRENTES :\n" + "\n".join(differ))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""parse_cells, the column-at-once parser of the readers, gives exactly parse_value's result per cell."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from qpv_observatory.values import CellParseError, parse_cells, parse_value
+
+CELLS = ["45,3", " 1 320 ", "1\u202f320,5", "1\u00a0000", "12.5", "-0", "0", "s", "S", "nd", "n.d.", "ns", "so",
+         "", "  ", "-", "nan", "NaN", "secret", "1e3", "+5", ".5", "1_000", 7, 2.5, None, float("nan")]
+
+
+def test_same_result_as_parse_value_for_each_cell():
+    parsed = parse_cells(CELLS)
+    for position, cell in enumerate(CELLS):
+        expected = parse_value(cell)
+        value = parsed.values[position]
+        assert (None if math.isnan(value) else value) == expected.value, cell
+        if expected.value is not None:  # -0 stays -0
+            assert math.copysign(1, value) == math.copysign(1, expected.value), cell
+        assert (parsed.statuses[position], parsed.markers[position]) == (expected.status, expected.marker), cell
+
+
+@pytest.mark.parametrize("bad, position", [(["1", "2,5", "abc", "x"], 2), (["1", "inf"], 1), (["1,2,3"], 0),
+                                           (["nan", "1.2,5"], 1)])
+def test_first_bad_cell_is_named_with_parse_value_message(bad, position):
+    with pytest.raises(CellParseError) as caught:
+        parse_cells(bad)
+    assert caught.value.position == position
+    with pytest.raises(ValueError) as single:
+        parse_value(bad[position])
+    assert str(caught.value) == str(single.value)
