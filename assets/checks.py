@@ -33,11 +33,9 @@ def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPath
                   "by_status": outcome.status_counts, "report": dg.MetadataValue.path(str(page))})
 
 
-def _observation_parameters(observations: pd.DataFrame, referential: Referential, catalogue: Catalogue,
-                            source: str | None = None) -> dict:
-    indicators = catalogue.indicators
-    parameters = {"known_territory_codes": known_territory_codes(referential, among=observations["territory_code"].unique()),
-                  "indicator_ids": sorted(indicators["indicator_id"])}
+def _observation_parameters(catalogue: Catalogue, source: str | None = None) -> dict:
+    # Whether a territory is known is a column of prepare_observations, not a parameter list.
+    parameters = {"indicator_ids": sorted(catalogue.indicators["indicator_id"])}
     if source is not None:
         # The indicators this source's variables are mapped to (an indicator may come from several sources).
         variables = catalogue.variables
@@ -57,7 +55,7 @@ def _source_check(source: str) -> dg.AssetChecksDefinition:
             return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
         frame = prepare_observations(observations, qpv_referential,
                                      indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue))
-        outcome = validate_frame(frame, suite, _observation_parameters(frame, qpv_referential, indicator_catalogue, source))
+        outcome = validate_frame(frame, suite, _observation_parameters(indicator_catalogue, source))
         return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
 
     return _check
@@ -79,7 +77,7 @@ def observations_suite(context: dg.AssetCheckExecutionContext, paths: Observator
     frame = prepare_observations(observations, qpv_referential, indicator_catalogue.indicators,
                                  load_plausible_ranges(paths.catalogue), earlier=history)
     outcome = validate_frame(frame, paths.expectations / "curated" / "observations.json",
-                             _observation_parameters(frame, qpv_referential, indicator_catalogue))
+                             _observation_parameters(indicator_catalogue))
     return _check_result(context, paths, "observations_suite", "observations", outcome)
 
 

@@ -241,6 +241,8 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     """Observations with the columns the suites check against:
 
     - ``unit``: the catalogue unit ('%' rules apply to rates);
+    - ``territory_known``: whether the code is in the referential (a column rather than a list of
+      every known code in the suite: great-expectations copies its parameters many times per rule);
     - ``comparison_complete``: for a QPV row, whether its commune(s) and EPCI have a figure for
       the same indicator, year and source (any status);
     - ``plausible_min`` / ``plausible_max``: the catalogue's plausible range for this indicator
@@ -252,6 +254,7 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     frame = observations.reset_index(drop=True).copy()
     units = dict(zip(indicators["indicator_id"], indicators["unit"]))
     frame["unit"] = frame["indicator_id"].map(units).astype("str")
+    frame["territory_known"] = frame["territory_code"].isin(known_territory_codes(referential)).astype("bool")
     frame["comparison_complete"] = _comparison_complete(frame, referential)
     ranges = _ranges_per_row(frame, plausible_ranges)
     frame["plausible_min"] = ranges["min"].astype("Float64")
