@@ -90,10 +90,19 @@ def _perimeter_members(referential: Referential, level: str) -> pd.DataFrame:
     return members.astype({"geography": "int64"}).reset_index(drop=True)
 
 
-def _joined_codes(rows: pd.DataFrame, pair: str = "pair", code: str = "territory_code", sep: str = ", ") -> pd.Series:
-    """Per pair, its codes in sorted order joined by ``sep``."""
-    rows = rows.sort_values([pair, code], kind="mergesort")
-    return rows.groupby(pair, sort=False)[code].agg(sep.join)
+def _joined_codes(rows: pd.DataFrame, key="pair", code: str = "territory_code", sep: str = ", ") -> pd.Series:
+    """Per key (a column or a list of columns), its codes in sorted order joined by ``sep``.
+
+    A plain loop over the sorted rows: pandas would call ``str.join`` through one Python call per
+    group, much slower for the many small groups here."""
+    keys = [key] if isinstance(key, str) else list(key)
+    rows = rows.sort_values([*keys, code], kind="mergesort")
+    labels = zip(*(rows[k].tolist() for k in keys)) if len(keys) > 1 else rows[keys[0]].tolist()
+    joined: dict = {}
+    for label, value in zip(labels, rows[code].tolist()):
+        joined.setdefault(label, []).append(value)
+    index = pd.MultiIndex.from_tuples(joined, names=keys) if len(keys) > 1 else pd.Index(joined, name=keys[0])
+    return pd.Series([sep.join(codes) for codes in joined.values()], index=index, dtype=object)
 
 
 def _segment_sums(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -113,10 +122,11 @@ def _perimeter_inputs(qpv: pd.DataFrame, members: pd.DataFrame, count_columns: p
     ``count_columns``: per group, the count columns the aggregation needs ("numerator,denominator",
     "denominator" or ""), for the list of QPV lacking them.
     """
-    expected = (members.groupby(["geography", "perimeter_code"], sort=False)
-                .agg(qpv_codes=("qpv_code", ",".join), n_expected=("qpv_code", "size"),
-                     spanning_codes=("qpv_code", lambda codes: ", ".join(codes[members.loc[codes.index, "spanning"]])))
-                .reset_index())
+    perimeter = ["geography", "perimeter_code"]
+    expected = pd.DataFrame({"qpv_codes": _joined_codes(members, perimeter, "qpv_code", ","),
+                             "n_expected": members.groupby(perimeter, sort=False).size()})
+    spanning = _joined_codes(members[members["spanning"]], perimeter, "qpv_code")
+    expected["spanning_codes"] = spanning.reindex(expected.index).fillna("")
     rows = qpv.merge(members[["geography", "perimeter_code", "qpv_code"]], left_on=["geography", "territory_code"],
                      right_on=["geography", "qpv_code"], how="inner").drop(columns="qpv_code")
     # Member rows in the group's own order, so that sums add up in the order the figures come in.
@@ -124,7 +134,7 @@ def _perimeter_inputs(qpv: pd.DataFrame, members: pd.DataFrame, count_columns: p
     first = ~rows.duplicated(["group", "perimeter_code"])
     rows["pair"] = first.cumsum() - 1
     pairs = rows.loc[first, ["pair", "group", "geography", "perimeter_code"]].set_index("pair")
-    pairs = pairs.join(expected.set_index(["geography", "perimeter_code"]), on=["geography", "perimeter_code"])
+    pairs = pairs.join(expected, on=perimeter)
 
     starts = np.flatnonzero(first.to_numpy())
     lengths = np.diff(np.append(starts, len(rows)))
@@ -144,7 +154,7 @@ def _perimeter_inputs(qpv: pd.DataFrame, members: pd.DataFrame, count_columns: p
             members[["geography", "perimeter_code", "qpv_code"]], on=["geography", "perimeter_code"])
         found = wanted.merge(rows[["pair", "territory_code"]], left_on=["pair", "qpv_code"],
                              right_on=["pair", "territory_code"], how="left", indicator=True)
-        pairs["missing_codes"] = _joined_codes(found[found["_merge"] == "left_only"], code="qpv_code")
+        pairs["missing_codes"] = _joined_codes(found[found["_merge"] == "left_only"], "pair", "qpv_code")
     status = rows["status"]
     pairs["secret_codes"] = _joined_codes(rows[status == SECRET])
     unpublished = rows[(status != OK) & (status != SECRET)].sort_values(["pair", "territory_code"], kind="mergesort")
