@@ -4,8 +4,8 @@
 
 Generates the synthetic national dataset (benchmarks/national_data.py, one millésime), reads its
 observations with the pipeline's readers (not timed), then times ``derive_comparison_territories``
-and ``qpv_shares`` (wall clock) and their peak traced memory (tracemalloc: Python and numpy
-allocations). Prints one line per function. Issue 8: about a second or two each at scale 1
+and ``qpv_shares`` (wall clock), then their peak traced memory in a second call (tracemalloc:
+Python and numpy allocations). Prints one line per function. Issue 8: about a second or two each at scale 1
 (1,600 QPV, ~1.15 million observations in a millésime).
 """
 
@@ -43,10 +43,12 @@ def read_millesime(out_dir: Path):
 
 
 def measure(function, *args) -> tuple[float, float, int]:
-    tracemalloc.start()
+    """Wall-clock seconds of one call, then its peak traced memory in a second call (tracing slows it)."""
     start = time.perf_counter()
     rows = len(function(*args))
     seconds = time.perf_counter() - start
+    tracemalloc.start()
+    function(*args)
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return seconds, peak, rows
@@ -55,11 +57,13 @@ def measure(function, *args) -> tuple[float, float, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Temps des territoires dérivés et des parts en QPV sur un millésime.")
     parser.add_argument("--scale", type=float, default=1.0, help="taille relative à la France entière")
-    parser.add_argument("--workdir", type=Path, help="dossier de travail (par défaut temporaire, effacé)")
+    parser.add_argument("--workdir", type=Path, help="dossier de travail (par défaut temporaire, effacé) ; s'il "
+                                                     "contient déjà un jeu généré, il est relu tel quel")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="qpv_aggregation_"))
     try:
-        generate(workdir, scale=args.scale, vintages=1)
+        if not (workdir / "raw").exists():  # else: a dataset generated earlier, read again
+            generate(workdir, scale=args.scale, vintages=1)
         start = time.perf_counter()
         observations, referential, indicators = read_millesime(workdir)
         print(f"Échelle {args.scale} : {len(observations):,} observations lues en "
