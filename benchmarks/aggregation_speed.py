@@ -29,10 +29,6 @@ from qpv_observatory.observations import combine_observations
 
 def read_millesime(out_dir: Path):
     raw = out_dir / "raw"
-    breaks = out_dir / "catalogue" / "method_breaks.csv"
-    if not breaks.exists():  # the generator does not write it yet; the catalogue requires one row
-        breaks.write_text("source;first_year;indicator_id;label_fr\nfrance_travail;2025;;Loi pour le plein emploi\n",
-                          encoding="utf-8")
     catalogue = load_catalogue(out_dir / "catalogue")
     referential = read_referentials(raw, load_manifest(raw, vintages=()))
     vintage = max(int(p.name) for p in raw.iterdir() if p.name.isdigit())
