@@ -378,8 +378,8 @@ def derive_comparison_territories(observations: pd.DataFrame, referential: Refer
     not published, the reason in French."""
     qpv, groups = _qpv_groups(observations, indicators)
     blocks = []
-    if len(groups):
-        epci = _level_pairs(observations, referential, qpv, groups, EPCI)
+    epci = _level_pairs(observations, referential, qpv, groups, EPCI) if len(groups) else pd.DataFrame()
+    if len(epci):
         codes, names = epci["perimeter_code"], epci["territory_label"]
         contract = epci.assign(label="l'ensemble des QPV du contrat")
         blocks.append({**_common(epci), **_derive(contract, subtract=False), "source_label": epci["source_label"],
@@ -389,7 +389,8 @@ def derive_comparison_territories(observations: pd.DataFrame, referential: Refer
         blocks.append({**_common(epci), **_derive(outside, subtract=True), "source_label": _source_labels(outside),
                        "territory_level": EPCI_HORS_QPV, "territory_code": codes.map(hors_qpv_code),
                        "territory_name": names + " hors QPV", "parent_code": codes})
-        communes = _level_pairs(observations, referential, qpv, groups, COMMUNE)
+    communes = _level_pairs(observations, referential, qpv, groups, COMMUNE) if len(groups) else pd.DataFrame()
+    if len(communes):
         codes, names = communes["perimeter_code"], communes["territory_label"]
         # The part of a QPV lying in one of its communes is not published.
         spanning = communes["spanning_codes"].where(communes["spanning_codes"] != "")
@@ -417,6 +418,8 @@ def qpv_shares(observations: pd.DataFrame, referential: Referential, indicators:
     blocks = []
     for level in ((COMMUNE, EPCI) if len(groups) else ()):
         pairs = _level_pairs(observations, referential, qpv, groups, level)
+        if not len(pairs):
+            continue
         pairs["label"] = "la part en QPV de " + pairs["territory_label"]
         status = np.full(len(pairs), OK, dtype=object)
         reason = np.full(len(pairs), None, dtype=object)

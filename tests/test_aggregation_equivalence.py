@@ -95,10 +95,18 @@ def test_the_random_observations_reach_every_status():
     assert derived["source_label"].str.contains(" ; Source s_other").any()  # figure from another source
 
 
-@pytest.mark.parametrize("observations", [empty_observations(), random_observations(0).query("indicator_id == 'revenu_median'")],
-                         ids=["no observations", "no count indicator"])
-def test_empty_tables_keep_the_reference_dtypes(observations):
+ONLY_2024_LINKS = Referential(REFERENTIAL.territories, REFERENTIAL.qpv_links.query("geography == 2024"))
+NO_EPCI = Referential(REFERENTIAL.territories, REFERENTIAL.qpv_links.assign(epci_code=None))
+
+
+@pytest.mark.parametrize(("observations", "referential"), [
+    (empty_observations(), REFERENTIAL),
+    (random_observations(0).query("indicator_id == 'revenu_median'"), REFERENTIAL),
+    (random_observations(0)[lambda o: ~o["territory_code"].str.startswith("QN")], ONLY_2024_LINKS),
+    (random_observations(0), NO_EPCI),
+], ids=["no observations", "no count indicator", "no QPV of the observations in the referential", "no EPCI"])
+def test_empty_levels_keep_the_reference_rows_and_dtypes(observations, referential):
     for function in ("derive_comparison_territories", "qpv_shares"):
-        pd.testing.assert_frame_equal(getattr(aggregation, function)(observations, REFERENTIAL, INDICATORS),
-                                      getattr(reference, function)(observations, REFERENTIAL, INDICATORS),
+        pd.testing.assert_frame_equal(getattr(aggregation, function)(observations, referential, INDICATORS),
+                                      getattr(reference, function)(observations, referential, INDICATORS),
                                       check_exact=True)
