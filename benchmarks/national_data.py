@@ -250,7 +250,7 @@ def _epci(sizes: Sizes, communes: pd.DataFrame, departements: list[str], rng: np
     codes, serial_200, serial_24 = [], 10_000, {}
     for dep, recent in zip(deps, rng.random(len(deps)) < 0.6):
         if recent:  # created since 2009: 200 and a serial number
-            serial_200 += int(rng.integers(1, 900))
+            serial_200 += int(rng.integers(1, 100))  # 750 EPCI at most stay within eight digits
             codes.append(_siren(f"200{serial_200:05d}"))
         else:  # 24, the département, a serial number
             serial_24[dep] = serial_24.get(dep, 0) + int(rng.integers(1, 40))

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.duckdb_floor import run_floor, table_files
-from benchmarks.national_data import Generation, add_vintage, generate
+from benchmarks.national_data import Generation, add_vintage, build_territories, generate
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.ingest import REFERENTIAL_READERS, read_observation_file
 from qpv_observatory.manifest import load_manifest
@@ -266,3 +266,10 @@ def test_report_cost_curve_and_targets_from_measures():
     lines = report_lines(results, "python -m benchmarks.run_national", machine, markdown=True)
     assert lines[0].startswith("| échelle | QPV (2015 / 2024) |") and lines[2].startswith("| 1/2 |")
     assert any("NON atteint" in line and "plancher" in line for line in lines)
+
+
+
+def test_national_epci_codes_are_sirens():
+    """At full size too: nine digits (the 200… serial numbers once overflowed to ten)."""
+    epci = build_territories(1.0, 1).epci
+    assert len(epci) == 1250 and epci["code"].map(lambda c: bool(EPCI_RE.match(c))).all()
