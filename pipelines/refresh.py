@@ -53,10 +53,31 @@ class RefreshPlan:
     fingerprints: dict[int, str]
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What the refresh keeps of a run. Not the run's result itself: an in-process result holds every
+    output of the run (whole tables of a millésime), which would pile up over ten millésimes."""
+
+    success: bool
+    step_failures: tuple
+    check_evaluations: tuple
+
+    @classmethod
+    def of(cls, result: dg.ExecuteInProcessResult) -> "RunSummary":
+        return cls(result.success, tuple(result.get_step_failure_events()),
+                   tuple(result.get_asset_check_evaluations()))
+
+    def get_step_failure_events(self) -> list:
+        return list(self.step_failures)
+
+    def get_asset_check_evaluations(self) -> list:
+        return list(self.check_evaluations)
+
+
 @dataclass
 class RefreshOutcome:
     plan: RefreshPlan
-    results: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    results: list[RunSummary] = field(default_factory=list)
     refreshed: list[int] = field(default_factory=list)  # millésimes promoted by this refresh
     failed_vintage: int | None = None
 
@@ -139,7 +160,7 @@ def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: It
                                             tags={REFRESH_TAG: refresh_id})
         finally:
             paths.store.discard_run(run_id)  # promoted tables were moved out; the rest is a failed run's
-        outcome.results.append(result)
+        outcome.results.append(RunSummary.of(result))
         return result.success
 
     if not execute([dg.AssetKey(k) for k in SHARED_INPUT_ASSETS]):

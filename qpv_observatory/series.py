@@ -25,13 +25,11 @@ import duckdb
 import pandas as pd
 
 from qpv_observatory.gaps import PRECISION
-from qpv_observatory.warehouse import parquet_source
+from qpv_observatory.warehouse import MEMORY_LIMIT, parquet_source
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
 SERIES_LEVELS = (COMMUNE, EPCI)
-# DuckDB spills to disk beyond this: the national refresh must fit in 2 GiB with everything else.
-MEMORY_LIMIT = "1GB"
 
 GAP_SERIES_COLUMNS = [
     "qpv_code", "qpv_name", "geography", "indicator_id", "source", "source_label",

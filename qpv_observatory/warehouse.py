@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 DATABASE_NAME = "observatoire_qpv.duckdb"
+MEMORY_LIMIT = "1GB"  # DuckDB spills to a temporary file beyond it
 PARQUET_DIR = "parquet"
 
 # Table documentation, stored as DuckDB comments so that evaluators see it from SQL
@@ -90,7 +91,8 @@ def _expected_rows(con: duckdb.DuckDBPyConnection, source: TableSource) -> int:
 def _write_database(path: Path, tables: dict[str, TableSource]) -> dict[str, int]:
     """Create every table; returns the rows each should have."""
     expected = {}
-    with duckdb.connect(str(path)) as con:
+    # DuckDB takes 80 % of the machine's memory by default: the refresh must stay within 2 GiB.
+    with duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT}) as con:
         for name, source in tables.items():
             if isinstance(source, pd.DataFrame):
                 con.register("_frame", source)
