@@ -20,7 +20,10 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch()  # default instance settings, stated explicitly
+    settings = dagster_home / "dagster.yaml"
+    if not settings.exists() or not settings.read_text().strip():
+        # Default instance settings, without usage statistics sent out: the observatory runs offline.
+        settings.write_text("telemetry:\n  enabled: false\n")
     for value, variable in ((args.raw_dir, RAW_DIR_ENV), (args.catalogue_dir, CATALOGUE_DIR_ENV),
                             (args.curated_dir, CURATED_DIR_ENV)):
         if value:

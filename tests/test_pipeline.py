@@ -74,6 +74,9 @@ def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
                           env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert str(tmp_path / DATABASE_NAME) in done.stdout
+    # offline: the Dagster instance it creates sends no usage statistics
+    assert "telemetry:\n  enabled: false" in (tmp_path / "dagster" / "dagster.yaml").read_text()
+    assert "Telemetry" not in done.stdout
     assert (tmp_path / DATABASE_NAME).is_file() and len(list((tmp_path / "charts").glob("*.png"))) == 16
 
 
