@@ -25,7 +25,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from qpv_observatory.manifest import FILE_ROLE, MANIFEST_ROLE, load_manifest, raw_file_table
+from qpv_observatory.manifest import (FILE_ROLE, MANIFEST_ROLE, REFERENTIAL_ROLE, file_sha256, load_manifest,
+                                      raw_file_table)
 
 STORE_DIR = "store"
 PARTITION_PREFIX = "millesime="
@@ -134,8 +135,7 @@ class PartitionStore:
 
 
 def _digest_folder(folder: Path) -> list[tuple[str, str]]:
-    return [(str(p.relative_to(folder)), hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in sorted(folder.rglob("*")) if p.is_file()]
+    return [(str(p.relative_to(folder)), file_sha256(p)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
 def vintage_raw_files(raw_dir: Path, vintage: int) -> pd.DataFrame:
@@ -149,7 +149,7 @@ def vintage_fingerprint(raw_dir: Path, catalogue_dir: Path, expectations_dir: Pa
     top sources.toml, the catalogue and the validation suites. Paths are relative: a copy of the raw
     folder elsewhere has the same fingerprint."""
     manifest = load_manifest(raw_dir, [vintage])
-    files = raw_file_table(raw_dir, manifest, roles=(FILE_ROLE, MANIFEST_ROLE, "referential"))
+    files = raw_file_table(raw_dir, manifest, roles=(FILE_ROLE, MANIFEST_ROLE, REFERENTIAL_ROLE))
     payload = {
         "raw": sorted(zip(files["path"], files["sha256"], files["reader"], files["source"])),
         "catalogue": _digest_folder(catalogue_dir),
