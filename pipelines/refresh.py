@@ -25,6 +25,7 @@ import dagster as dg
 from dagster._core.utils import make_new_run_id
 
 from pipelines.definitions import OBSERVATORY_JOB, all_assets, build_definitions
+from pipelines.history import relax_history_durability
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.resources import REFRESH_TAG, ObservatoryPaths
 from qpv_observatory.errors import SourceFileError
@@ -130,6 +131,7 @@ def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Ite
             all_vintages: bool = False, without_pictures: bool = False, run_config: dict | None = None,
             raise_on_error: bool = False) -> RefreshOutcome:
     """Refresh the chosen millésimes, then publish every published millésime (see module docstring)."""
+    relax_history_durability()
     with refresh_lock(paths.curated):  # one refresh at a time per curated folder
         remove_abandoned_staging(paths.curated)  # releases left half-written by a killed or failed refresh
         return _refresh(paths, instance, vintages, all_vintages, without_pictures, run_config, raise_on_error)
