@@ -27,4 +27,15 @@ def build_definitions(paths: ObservatoryPaths) -> dg.Definitions:
     return dg.Definitions(assets=all_assets, jobs=[observatory_refresh], resources=observatory_resources(paths))
 
 
+def refresh_job(raw_dir: str = "", catalogue_dir: str = "", curated_dir: str = "") -> dg.JobDefinition:
+    """The refresh job for the given folders, rebuilt by Dagster from these arguments (``dg.execute_job``)."""
+    paths = ObservatoryPaths(raw_dir=raw_dir, catalogue_dir=catalogue_dir, curated_dir=curated_dir)
+    return build_definitions(paths).resolve_job_def(OBSERVATORY_JOB)
+
+
+def reconstructable_refresh_job(paths: ObservatoryPaths) -> dg.ReconstructableJob:
+    return dg.build_reconstructable_job(__name__, refresh_job.__name__, reconstructable_kwargs={
+        "raw_dir": paths.raw_dir, "catalogue_dir": paths.catalogue_dir, "curated_dir": paths.curated_dir})
+
+
 defs = build_definitions(default_paths())

@@ -24,7 +24,7 @@ from typing import Iterable
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
-from pipelines.definitions import OBSERVATORY_JOB, all_assets, build_definitions
+from pipelines.definitions import all_assets, reconstructable_refresh_job
 from pipelines.history import relax_history_durability
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.resources import REFRESH_TAG, ObservatoryPaths
@@ -36,6 +36,9 @@ from qpv_observatory.store import vintage_fingerprint
 SHARED_INPUT_ASSETS = ("indicator_catalogue", "qpv_referential")
 PICTURE_ASSETS = ("indicator_charts", "evaluation_report")  # charts, maps and the evaluation report
 PROMOTION_ASSET = "promoted_millesime"
+PARTITION_TAG = "dagster/partition"
+# The runs of a refresh execute in the refresh's process, one step after the other.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def _asset_keys(partitioned: bool) -> list[dg.AssetKey]:
@@ -64,7 +67,7 @@ class RunSummary:
     check_evaluations: tuple
 
     @classmethod
-    def of(cls, result: dg.ExecuteInProcessResult) -> "RunSummary":
+    def of(cls, result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> "RunSummary":
         return cls(result.success, tuple(result.get_step_failure_events()),
                    tuple(result.get_asset_check_evaluations()))
 
@@ -147,21 +150,19 @@ def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: It
     if new_keys:
         instance.add_dynamic_partitions(MILLESIME_PARTITIONS_NAME, new_keys)
 
-    job = build_definitions(paths).resolve_job_def(OBSERVATORY_JOB)
+    job = reconstructable_refresh_job(paths)
     outcome = RefreshOutcome(plan)
-    base_config = dict(run_config or {})
-
-    refresh_id = make_new_run_id()  # tags the refresh's runs: one validation report for all of them
+    base_config = {**(run_config or {}), **IN_PROCESS}
+    base_tags = {REFRESH_TAG: make_new_run_id()}  # tags the refresh's runs: one validation report for all of them
 
     def execute(selection: list[dg.AssetKey], partition_key: str | None = None, config: dict | None = None) -> bool:
-        run_id = make_new_run_id()
+        tags = {**base_tags, **({PARTITION_TAG: partition_key} if partition_key else {})}
         try:
-            result = job.execute_in_process(run_config={**base_config, **(config or {})}, instance=instance,
-                                            partition_key=partition_key, asset_selection=selection,
-                                            raise_on_error=raise_on_error, run_id=run_id,
-                                            tags={REFRESH_TAG: refresh_id})
+            # execute_job, not execute_in_process: the latter keeps every output of the run in memory.
+            result = dg.execute_job(job, instance, run_config={**base_config, **(config or {})}, tags=tags,
+                                    asset_selection=selection, raise_on_error=raise_on_error)
         finally:
-            paths.store.discard_run(run_id)  # promoted tables were moved out; the rest is a failed run's
+            paths.store.recover()  # promoted tables were moved out; what is left is a failed run's
         outcome.results.append(RunSummary.of(result))
         return result.success
 
