@@ -21,8 +21,9 @@ from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
-from qpv_observatory.release import commit_release, staging_dir
-from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR, write_tables
+from qpv_observatory.release import commit_release, current_release, staging_dir
+from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles,
+                                       write_tables)
 
 # Tables of a millésime, in the store and in the warehouse (one row per millésime and line).
 MILLESIME_TABLES = ("observations", "gaps", "gap_portrait", "comparison_territories", "qpv_shares")
@@ -113,6 +114,11 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
                       qpv_referential: Referential, contracts: pd.DataFrame, target_progress: pd.DataFrame,
                       partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
     vintages = paths.published_vintages()
+    promotions = {v: paths.store.promotion(v) for v in vintages}
+    millesimes = pd.DataFrame({MILLESIME_COLUMN: pd.Series(vintages, dtype="int64"),
+                               "fingerprint": [paths.store.fingerprint(v) for v in vintages],
+                               "promotion": [promotions[v] for v in vintages]})
+    previous = current_release(paths.curated)
     published = write_tables({
         "indicators": indicator_catalogue.indicators,
         "sources": indicator_catalogue.sources,
@@ -121,14 +127,19 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "qpv_links": qpv_referential.qpv_links,
         "commune_epci": qpv_referential.commune_epci,
         "qpv_correspondence": qpv_referential.qpv_correspondence,
-        **{table: paths.store.table_files(table, vintages) for table in MILLESIME_TABLES},
-        "gap_series": [paths.store.series_file("gap_series")],
+        **{table: MillesimeFiles(dict(zip(vintages, paths.store.table_files(table, vintages))), promotions)
+           for table in MILLESIME_TABLES},
+        MILLESIMES_TABLE: millesimes,
+        "gap_series": paths.store.series_file("gap_series"),
         "raw_files": raw_files,
         "contracts": contracts,
         "target_progress": target_progress,
         "partner_representativity": partner_representativity,
-    }, staging_dir(paths.curated, context.run.run_id))
-    return dg.MaterializeResult(metadata={"millesimes": vintages, "tables": len(published.parquet_files)})
+    }, staging_dir(paths.curated, context.run.run_id), previous=previous / DATABASE_NAME if previous else None)
+    # Which millésimes each table had to write again (the others were kept from the published release).
+    rewritten = {table: "tous" if done is None else done for table, done in published.rebuilt.items()}
+    return dg.MaterializeResult(metadata={"millesimes": vintages, "tables": len(published.parquet_files),
+                                          "rewritten": rewritten})
 
 
 @dg.asset(group_name="publication", deps=[promoted_millesime],

@@ -83,8 +83,8 @@ class PartitionStore:
         staged.mkdir(parents=True, exist_ok=True)
         raw_files.to_parquet(staged / f"{RAW_FILES_TABLE}.parquet", index=False)
         # Written last: a folder with a fingerprint is complete.
-        (staged / FINGERPRINT_FILE).write_text(json.dumps({"vintage": vintage, "fingerprint": fingerprint}),
-                                               encoding="utf-8")
+        (staged / FINGERPRINT_FILE).write_text(json.dumps({"vintage": vintage, "fingerprint": fingerprint,
+                                                           "promotion": run_id}), encoding="utf-8")
         target = self.partition_dir(vintage)
         previous = self.run_dir(run_id) / f"{PREVIOUS_PREFIX}{vintage}"
         if target.exists():
@@ -109,11 +109,16 @@ class PartitionStore:
             shutil.rmtree(run, ignore_errors=True)
 
     # --- promoted millésimes -------------------------------------------------------------------
-    def fingerprint(self, vintage: int) -> str | None:
+    def _record(self, vintage: int) -> dict:
         path = self.partition_dir(vintage) / FINGERPRINT_FILE
-        if not path.is_file():
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))["fingerprint"]
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def fingerprint(self, vintage: int) -> str | None:
+        return self._record(vintage).get("fingerprint")
+
+    def promotion(self, vintage: int) -> str:
+        """The run that promoted the millésime's tables: it changes whenever they are rewritten."""
+        return self._record(vintage).get("promotion", "")
 
     def published_vintages(self, vintages: Iterable[int]) -> list[int]:
         """The given millésimes that have a complete promoted folder."""

@@ -10,6 +10,7 @@ millésimes are never concatenated in pandas.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,19 +57,36 @@ TABLE_DOCS = {
                      "indicateur indiqué) ne se comparent pas aux précédents.",
     "raw_files": "Fichiers bruts utilisés par l'état publié : chemin, taille en octets, SHA-256, lecteur, source, "
                  "millésime et rôle (referential, file, targets, manifest).",
+    "millesimes": "Millésimes publiés (dossiers data/raw/<AAAA>/) : empreinte SHA-256 de leurs entrées et exécution "
+                  "qui les a promus. Les tables par millésime (observations, gaps...) portent la colonne millesime.",
     "partner_representativity": "Remontées partenaires : bénéficiaires, dont QPV, part des QPV parmi les bénéficiaires, "
                                 "part des QPV dans la population, indice de représentativité (rapport des deux parts).",
 }
 
 
-# A table to publish: a frame, or the Parquet files (one per millésime) it is stored in.
-TableSource = Union[pd.DataFrame, Sequence[Path]]
+MILLESIME_COLUMN = "millesime"
+MILLESIMES_TABLE = "millesimes"  # millesime, fingerprint, promotion: read back to update the next release
+
+
+@dataclass(frozen=True)
+class MillesimeFiles:
+    """A table kept per millésime in the store: one Parquet file per millésime (never rewritten in place:
+    a promotion swaps whole folders), and the promotion that wrote each millésime."""
+
+    files: dict[int, Path]
+    promotions: dict[int, str]
+
+
+# A table to publish: a frame (small tables), one Parquet file (a table over every millésime),
+# or the store's files of a table kept per millésime.
+TableSource = Union[pd.DataFrame, Path, MillesimeFiles]
 
 
 @dataclass(frozen=True)
 class PublishedOutputs:
     database: Path
-    parquet_files: dict[str, Path]
+    parquet_files: dict[str, Path]  # a file, or a folder of millesime=<AAAA>/part-0.parquet
+    rebuilt: dict[str, list[int] | None]  # per millésime table: the millésimes (re)written; None: whole table
 
 
 def _sql_text(value: str) -> str:
@@ -82,51 +100,133 @@ def parquet_source(files: Sequence[Path]) -> str:
     return f"read_parquet([{', '.join(_sql_text(str(f)) for f in files)}], union_by_name = true)"
 
 
-def _expected_rows(con: duckdb.DuckDBPyConnection, source: TableSource) -> int:
-    if isinstance(source, pd.DataFrame):
-        return len(source)
-    return con.execute(f"SELECT count(*) FROM {parquet_source(source)}").fetchone()[0]
+def _millesime_rows(files: dict[int, Path], vintages: Sequence[int]) -> str:
+    """The rows of the given millésimes, each with its millésime as a column (files may differ in columns)."""
+    return " UNION ALL BY NAME ".join(
+        f"SELECT *, CAST({int(v)} AS BIGINT) AS {MILLESIME_COLUMN} "
+        f"FROM read_parquet({_sql_text(str(files[v]))}, hive_partitioning = false)"
+        for v in sorted(vintages))
 
 
-def _write_database(path: Path, tables: dict[str, TableSource]) -> dict[str, int]:
-    """Create every table; returns the rows each should have."""
-    expected = {}
-    # DuckDB takes 80 % of the machine's memory by default: the refresh must stay within 2 GiB.
-    with duckdb.connect(str(path), config={"memory_limit": MEMORY_LIMIT}) as con:
-        for name, source in tables.items():
-            if isinstance(source, pd.DataFrame):
-                con.register("_frame", source)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _frame')
-                con.unregister("_frame")
-            else:
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {parquet_source(source)}')
-            expected[name] = _expected_rows(con, source)
-            con.execute(f"COMMENT ON TABLE \"{name}\" IS {_sql_text(TABLE_DOCS.get(name, ''))}")
-        con.execute("CHECKPOINT")
-    return expected
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link (instant, no space) where the filesystem allows it: store files are never rewritten."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
-def _write_parquet(database: Path, folder: Path, tables: dict[str, TableSource]) -> None:
-    """Frames through pandas (their dtypes kept); stored tables copied by DuckDB from the new database."""
-    stored = [name for name, source in tables.items() if not isinstance(source, pd.DataFrame)]
+def _write_parquet(folder: Path, tables: dict[str, TableSource]) -> dict[str, Path]:
+    written = {}
     for name, source in tables.items():
         if isinstance(source, pd.DataFrame):
-            source.to_parquet(folder / f"{name}.parquet", index=False)
-    with duckdb.connect(str(database), read_only=True) as con:
-        for name in stored:
-            con.execute(f'COPY "{name}" TO {_sql_text(str(folder / f"{name}.parquet"))} (FORMAT parquet)')
+            written[name] = folder / f"{name}.parquet"
+            source.to_parquet(written[name], index=False)
+        elif isinstance(source, Path):
+            written[name] = folder / f"{name}.parquet"
+            _link_or_copy(source, written[name])
+        else:  # partitioned folder: pandas, pyarrow and DuckDB (hive_partitioning) read it as one table
+            written[name] = folder / name
+            for vintage, path in source.files.items():
+                _link_or_copy(path, written[name] / f"{MILLESIME_COLUMN}={vintage}" / "part-0.parquet")
+    return written
+
+
+def _run(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    """A statement whose result (DuckDB returns the count of rows changed) is read, so the connection can go on."""
+    con.execute(statement).fetchall()
+
+
+def _count(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+
+
+def _previous_promotions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if MILLESIMES_TABLE not in tables:
+        return {}
+    return dict(con.execute(f"SELECT {MILLESIME_COLUMN}, promotion FROM {MILLESIMES_TABLE}").fetchall())
+
+
+def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]]:
+    return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {query}").fetchall()]
+
+
+def _open_copy(path: Path, previous: Path | None) -> tuple[duckdb.DuckDBPyConnection, dict[int, str]]:
+    """A new database, starting from a copy of the previous one when it can be read (else empty)."""
+    # DuckDB takes 80 % of the machine's memory by default: the refresh must stay within 2 GiB.
+    config = {"memory_limit": MEMORY_LIMIT}
+    if previous is not None and previous.is_file():
+        shutil.copyfile(previous, path)
+        con = None
+        try:
+            con = duckdb.connect(str(path), config=config)
+            return con, _previous_promotions(con)
+        except duckdb.Error:  # damaged or from another DuckDB version: written whole instead
+            if con is not None:
+                con.close()
+            path.unlink(missing_ok=True)
+    return duckdb.connect(str(path), config=config), {}
+
+
+def _write_database(path: Path, tables: dict[str, TableSource], previous: Path | None) -> tuple[dict[str, int], dict]:
+    """Create or update every table; returns the rows each should have, and what was rewritten.
+
+    With a previous release's database, a table kept per millésime keeps the rows of the millésimes
+    promoted by the same run as then, and only the others are rewritten (a yearly refresh rewrites
+    one millésime, not ten). Every other table is written again.
+    """
+    expected, rebuilt = {}, {}
+    con, kept_promotions = _open_copy(path, previous)
+    with con:
+        existing = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        for name, source in tables.items():
+            if isinstance(source, MillesimeFiles):
+                new_rows = _millesime_rows(source.files, list(source.files))
+                unchanged = [v for v in source.files if kept_promotions.get(v) == source.promotions.get(v)]
+                same_shape = (name in existing and unchanged and
+                              _columns(con, f'SELECT * FROM "{name}"') == _columns(con, f"SELECT * FROM ({new_rows}) LIMIT 0"))
+                if same_shape:
+                    stale = [v for v in source.files if v not in unchanged]
+                    keep = ", ".join(str(int(v)) for v in unchanged)
+                    _run(con, f'DELETE FROM "{name}" WHERE {MILLESIME_COLUMN} NOT IN ({keep})')
+                    if stale:
+                        _run(con, f'INSERT INTO "{name}" BY NAME {_millesime_rows(source.files, stale)}')
+                    rebuilt[name] = sorted(stale)
+                else:
+                    _run(con, f'CREATE OR REPLACE TABLE "{name}" AS {new_rows}')
+                    rebuilt[name] = None
+                expected[name] = _count(con, parquet_source(list(source.files.values())))
+            elif isinstance(source, Path):
+                _run(con, f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM read_parquet({_sql_text(str(source))})')
+                expected[name] = _count(con, f"read_parquet({_sql_text(str(source))})")
+            else:
+                con.register("_frame", source)
+                _run(con, f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')
+                con.unregister("_frame")
+                expected[name] = len(source)
+        for name in existing - set(expected):  # a table no longer published
+            _run(con, f'DROP TABLE "{name}"')
+        for name in expected:
+            _run(con, f"COMMENT ON TABLE \"{name}\" IS {_sql_text(TABLE_DOCS.get(name, ''))}")
+        _run(con, "CHECKPOINT")
+    return expected, rebuilt
 
 
 def _check_database(path: Path, expected: dict[str, int]) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
         for name, rows in expected.items():
-            count = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+            count = _count(con, f'"{name}"')
             if count != rows:
                 raise RuntimeError(f"table {name}: {count} rows written, {rows} expected")
 
 
-def write_tables(tables: dict[str, TableSource], release_dir: Path) -> PublishedOutputs:
-    """Write every table to the DuckDB warehouse and to Parquet in the release, and check the counts."""
+def write_tables(tables: dict[str, TableSource], release_dir: Path, previous: Path | None = None) -> PublishedOutputs:
+    """Write every table to the DuckDB warehouse and to Parquet in the release, and check the counts.
+
+    ``previous``: the published release's database, whose unchanged millésimes are kept (see _write_database).
+    """
     undocumented = sorted(set(tables) - set(TABLE_DOCS))
     if undocumented:
         raise ValueError(f"tables without documentation: {undocumented}")
@@ -135,7 +235,7 @@ def write_tables(tables: dict[str, TableSource], release_dir: Path) -> Published
     shutil.rmtree(parquet_dir, ignore_errors=True)  # a retried step starts afresh
     database.unlink(missing_ok=True)
     parquet_dir.mkdir(parents=True)
-    expected = _write_database(database, tables)
+    expected, rebuilt = _write_database(database, tables, previous)
     _check_database(database, expected)
-    _write_parquet(database, parquet_dir, tables)
-    return PublishedOutputs(database, {name: parquet_dir / f"{name}.parquet" for name in tables})
+    parquet_files = _write_parquet(parquet_dir, tables)
+    return PublishedOutputs(database, parquet_files, rebuilt)

@@ -46,7 +46,14 @@ def test_every_observation_points_back_to_its_raw_line(warehouse):
 def test_two_runs_write_identical_tables(demo_curated, tmp_path):
     assert run_pipeline(tmp_path).success
     first, second = digest_tree(demo_curated / "parquet"), digest_tree(tmp_path / "parquet")
-    assert first == second and len(first) == len(TABLE_DOCS)
+    # A file per table, or a folder per table kept per millésime (millesime=<AAAA>/part-0.parquet).
+    assert len({name.split("/")[0] for name in first}) == len(TABLE_DOCS)
+    # The millésimes table names the run that promoted each millésime: only its fingerprints must agree.
+    promoted = [pd.read_parquet(folder / "parquet" / "millesimes.parquet") for folder in (demo_curated, tmp_path)]
+    assert promoted[0]["fingerprint"].tolist() == promoted[1]["fingerprint"].tolist()
+    assert (promoted[0]["promotion"] != promoted[1]["promotion"]).all()
+    first.pop("millesimes.parquet"), second.pop("millesimes.parquet")
+    assert first == second
     assert digest_tree(demo_curated / "charts") == digest_tree(tmp_path / "charts")
 
 
@@ -62,7 +69,7 @@ def test_failed_publication_leaves_previous_files(demo_curated, tmp_path):
     before = digest_tree(curated)
     unserialisable = pd.DataFrame({"x": [object()]})
     with pytest.raises(Exception):
-        write_tables({"observations": pd.read_parquet(curated / "parquet" / "observations.parquet"),
+        write_tables({"observations": pd.read_parquet(curated / "parquet" / "observations"),
                       "gaps": unserialisable}, staging_dir(curated, "failed-run"))
     assert digest_tree(curated) == before  # written aside, never switched in
     assert [p.name for p in remove_abandoned_staging(curated)] == [".staging-failed-run"]

@@ -1,0 +1,87 @@
+"""The warehouse keeps the unchanged millésimes of the published release and rewrites only the others."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from qpv_observatory.warehouse import DATABASE_NAME, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles, write_tables
+
+
+def stored(folder, vintage, frame, run):
+    """A millésime's table as the store keeps it: a new folder (new files) at each promotion."""
+    path = folder / run / f"millesime={vintage}" / "observations.parquet"
+    path.parent.mkdir(parents=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def figures(vintage, value):
+    return pd.DataFrame({"indicator_id": ["taux_pauvrete", "taux_chomage"], "year": [vintage, vintage],
+                         "value": pd.array([value, value + 1], dtype="Float64")})
+
+
+def publish(tmp_path, name, files, promotions, previous=None):
+    release = tmp_path / name
+    millesimes = pd.DataFrame({"millesime": list(promotions), "promotion": list(promotions.values())})
+    return write_tables({"observations": MillesimeFiles(files, promotions), MILLESIMES_TABLE: millesimes},
+                        release, previous=previous / DATABASE_NAME if previous else None)
+
+
+def table(release, sql):
+    with duckdb.connect(str(release / DATABASE_NAME), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_refreshed_millesime_is_rewritten_the_others_kept(tmp_path):
+    store = tmp_path / "store"
+    files = {2016: stored(store, 2016, figures(2016, 10.0), "a"), 2017: stored(store, 2017, figures(2017, 20.0), "a")}
+    first = publish(tmp_path, "r1", files, {2016: "a", 2017: "a"})
+    assert first.rebuilt == {"observations": None}  # no previous release: everything written
+    # 2017 promoted again by run b with other figures; 2018 is new.
+    files = {**files, 2017: stored(store, 2017, figures(2017, 25.0), "b"),
+             2018: stored(store, 2018, figures(2018, 30.0), "b")}
+    second = publish(tmp_path, "r2", files, {2016: "a", 2017: "b", 2018: "b"}, previous=tmp_path / "r1")
+    assert second.rebuilt == {"observations": [2017, 2018]}
+    rows = table(tmp_path / "r2", "SELECT millesime, indicator_id, value FROM observations ORDER BY 1, 2")
+    assert rows == [(2016, "taux_chomage", 11.0), (2016, "taux_pauvrete", 10.0),
+                    (2017, "taux_chomage", 26.0), (2017, "taux_pauvrete", 25.0),
+                    (2018, "taux_chomage", 31.0), (2018, "taux_pauvrete", 30.0)]
+    # The published release is never written: its database still has the first state.
+    assert table(tmp_path / "r1", "SELECT sum(value) FROM observations") == [(62.0,)]
+    # Parquet: one folder per table, a file per millésime, linked to the store's file (no copy).
+    part = tmp_path / "r2" / PARQUET_DIR / "observations" / "millesime=2017" / "part-0.parquet"
+    assert part.stat().st_ino == files[2017].stat().st_ino
+    assert len(pd.read_parquet(tmp_path / "r2" / PARQUET_DIR / "observations")) == 6
+
+
+def test_a_millesime_no_longer_published_leaves_the_warehouse(tmp_path):
+    store = tmp_path / "store"
+    files = {2016: stored(store, 2016, figures(2016, 10.0), "a"), 2017: stored(store, 2017, figures(2017, 20.0), "a")}
+    publish(tmp_path, "r1", files, {2016: "a", 2017: "a"})
+    second = publish(tmp_path, "r2", {2016: files[2016]}, {2016: "a"}, previous=tmp_path / "r1")
+    assert second.rebuilt == {"observations": []}
+    assert table(tmp_path / "r2", "SELECT DISTINCT millesime FROM observations") == [(2016,)]
+    assert table(tmp_path / "r2", f"SELECT millesime FROM {MILLESIMES_TABLE}") == [(2016,)]
+
+
+def test_a_table_whose_columns_changed_is_written_whole(tmp_path):
+    store = tmp_path / "store"
+    files = {2016: stored(store, 2016, figures(2016, 10.0), "a"), 2017: stored(store, 2017, figures(2017, 20.0), "a")}
+    publish(tmp_path, "r1", files, {2016: "a", 2017: "a"})
+    wider = figures(2017, 20.0).assign(status="ok")
+    files = {2016: stored(store, 2016, figures(2016, 10.0).assign(status="ok"), "b"),
+             2017: stored(store, 2017, wider, "b")}
+    second = publish(tmp_path, "r2", files, {2016: "a", 2017: "b"}, previous=tmp_path / "r1")
+    assert second.rebuilt == {"observations": None}
+    assert table(tmp_path / "r2", "SELECT count(*) FROM observations WHERE status = 'ok'") == [(4,)]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a database"])
+def test_an_unreadable_previous_database_is_not_reused(tmp_path, damage):
+    store = tmp_path / "store"
+    files = {2016: stored(store, 2016, figures(2016, 10.0), "a")}
+    publish(tmp_path, "r1", files, {2016: "a"})
+    (tmp_path / "r1" / DATABASE_NAME).write_bytes(damage)
+    second = publish(tmp_path, "r2", files, {2016: "a"}, previous=tmp_path / "r1")
+    assert second.rebuilt == {"observations": None}
+    assert table(tmp_path / "r2", "SELECT sum(value) FROM observations") == [(21.0,)]
