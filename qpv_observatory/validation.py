@@ -369,12 +369,20 @@ def known_territory_codes(referential: Referential, among: Iterable[str] | None 
     ``among``: only those of these codes (the codes of the frame to check). The rule's answer is the
     same, and great-expectations copies the list many times per rule: a national list costs seconds.
     """
-    composition = referential.commune_epci
-    codes = set(referential.territories["territory_code"].astype(str))
-    codes |= set(composition["commune_code"].dropna().astype(str)) | set(composition["epci_code"].dropna().astype(str))
+    known = _known_codes(referential)
     if among is not None:
-        codes &= set(among)
-    return sorted(codes)
+        among = pd.Index(pd.unique(pd.Series(list(among), dtype="str")))
+        known = among[among.isin(known)]
+    return sorted(known)
+
+
+def _known_codes(referential: Referential) -> pd.Index:
+    """Every distinct code known_territory_codes lists."""
+    composition = referential.commune_epci
+    codes = pd.concat([referential.territories["territory_code"].astype(str),
+                       composition["commune_code"].dropna().astype(str), composition["epci_code"].dropna().astype(str)],
+                      ignore_index=True)
+    return pd.Index(codes.dropna().unique())
 
 
 def prepare_observations(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
@@ -394,8 +402,11 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     """
     frame = observations.reset_index(drop=True).copy()
     units = dict(zip(indicators["indicator_id"], indicators["unit"]))
-    frame["unit"] = frame["indicator_id"].map(units).astype("str")
-    frame["territory_known"] = frame["territory_code"].isin(known_territory_codes(referential)).astype("bool")
+    # Looked up once per distinct indicator and code (categories), not once per row.
+    indicators_seen = frame["indicator_id"].astype("category").cat
+    unit_per_indicator = pd.Series(indicators_seen.categories).map(units)
+    frame["unit"] = unit_per_indicator.reindex(indicators_seen.codes).set_axis(frame.index).astype("str")
+    frame["territory_known"] = frame["territory_code"].astype("category").isin(_known_codes(referential)).astype("bool")
     frame["comparison_complete"] = _comparison_complete(frame, referential)
     ranges = _ranges_per_row(frame, plausible_ranges)
     frame["plausible_min"] = ranges["min"].astype("Float64")
@@ -441,16 +452,42 @@ def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _change_per_year(frame: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.Series:
-    """Absolute change from the previous published number of the same series, per year elapsed."""
-    series = ["indicator_id", "territory_code", "source"]
+    """Absolute change from the previous published number of the same series, per year elapsed.
+
+    The previous number of a row: the one just before it among the rows of its series (indicator,
+    territory, source) with status ok, ordered by year (earlier millésimes first on equal years).
+    """
     own = frame.loc[frame["status"] == OK, CHANGE_COLUMNS].assign(_row=lambda f: f.index)
     parts = [own]
     if earlier is not None and len(earlier):
         parts.insert(0, earlier.loc[earlier["status"] == OK, CHANGE_COLUMNS].assign(_row=-1))
-    ok = pd.concat(parts, ignore_index=True).sort_values("year", kind="mergesort")
-    previous_value = ok.groupby(series)["value"].shift()
-    previous_year = ok.groupby(series)["year"].shift()
+    ok = pd.concat(parts, ignore_index=True)
+    series, complete = _series_codes(ok, ["indicator_id", "territory_code", "source"])
+    year = ok["year"].to_numpy("int64")
+    first, span = (int(year.min()), int(year.max() - year.min()) + 1) if len(ok) else (0, 1)
+    if (int(series.max(initial=0)) + 1) * span >= 2 ** 62:
+        series = pd.factorize(series)[0]  # renumbered below the number of rows
+    # Rows by series, then year; stable, so that equal years keep the order above.
+    order = np.argsort(series * span + (year - first), kind="stable")
+    same = (series[order][1:] == series[order][:-1]) & complete[order][1:]
+    previous = np.full(len(ok), -1)
+    previous[order[1:][same]] = order[:-1][same]
+    has_previous = previous >= 0
+    previous_value = pd.Series(ok["value"].array.take(previous, allow_fill=True), index=ok.index)
+    previous_year = pd.Series(np.where(has_previous, year[previous], np.nan), index=ok.index)
     change = ((ok["value"] - previous_value).abs() / (ok["year"] - previous_year)).astype("Float64")
     change = change[ok["_row"] >= 0].set_axis(ok.loc[ok["_row"] >= 0, "_row"])
     return change.reindex(frame.index).astype("Float64")
 
+
+def _series_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per distinct combination of ``keys`` (below 2**40), and whether the row has every key."""
+    codes = np.zeros(len(frame), dtype="int64")
+    complete = np.ones(len(frame), dtype="bool")
+    for key in keys:
+        key_codes, uniques = pd.factorize(frame[key])
+        complete &= key_codes >= 0
+        if (int(codes.max(initial=0)) + 1) * (len(uniques) + 1) >= 2 ** 40:
+            codes = pd.factorize(codes)[0]  # renumbered from 0: below the number of rows
+        codes = codes * (len(uniques) + 1) + key_codes + 1
+    return codes, complete

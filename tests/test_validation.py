@@ -202,3 +202,33 @@ def test_row_condition_columns_and_how_they_are_compared():
     assert _condition_columns("value >= 0 and status == 'ok'", columns) == {"value": False, "status": True}
     assert _condition_columns("status == territory_level", columns) == {"status": False, "territory_level": False}
     assert _condition_columns("`status` == 'ok'", columns) == {c: False for c in columns}  # pandas-only syntax
+
+
+def test_prepared_columns_on_a_small_frame():
+    from qpv_observatory.readers.referential import Referential
+    from qpv_observatory.validation import CHANGE_COLUMNS, PLAUSIBLE_RANGE_COLUMNS, prepare_observations
+
+    referential = Referential(
+        pd.DataFrame({"territory_code": ["QP079001", "79191", "200041317"], "territory_level": ["qpv", "commune", "epci"],
+                      "name": ["Clou Bouchet", "Niort", "CA du Niortais"]}),
+        pd.DataFrame({"qpv_code": ["QP079001"], "commune_code": ["79191"], "epci_code": ["200041317"], "geography": [2015]}))
+    indicators = pd.DataFrame({"indicator_id": ["part_aah", "nb_allocataires"], "unit": ["%", "nb"]})
+    rows = [("part_aah", "QP079001", "qpv", 2015, "ok", 40.0), ("part_aah", "QP079001", "qpv", 2017, "ok", 44.0),
+            ("part_aah", "79191", "commune", 2017, "secret", None), ("part_aah", "200041317", "epci", 2017, "ok", 20.0),
+            (None, "79191", "commune", 2017, "ok", 1.0), ("nb_allocataires", "79999", "commune", 2017, "ok", 5.0),
+            ("nb_allocataires", "79999", "commune", 2016, "ok", 9.0)]
+    observations = pd.DataFrame(rows, columns=["indicator_id", "territory_code", "territory_level", "year", "status", "value"])
+    observations = observations.astype({"indicator_id": "str", "territory_code": "str", "territory_level": "str",
+                                        "status": "str", "value": "Float64"}).assign(source="cnaf")
+    earlier = observations.iloc[[0]].assign(year=2013, value=pd.array([30.0], dtype="Float64"))[CHANGE_COLUMNS]
+    frame = prepare_observations(observations, referential, indicators, pd.DataFrame(columns=list(PLAUSIBLE_RANGE_COLUMNS)),
+                                 earlier=earlier)
+    assert frame["unit"].tolist()[:2] == ["%", "%"] and pd.isna(frame["unit"][4]) and frame["unit"][5] == "nb"
+    assert frame["unit"].dtype == "str"
+    assert frame["territory_known"].tolist() == [True, True, True, True, True, False, False]
+    # QPV rows of 2017: the commune has a figure (secret counts), the EPCI too; not in 2015.
+    assert frame["comparison_complete"].tolist() == [False, True, True, True, True, True, True]
+    change = frame["change_per_year"]
+    assert change.dtype == "Float64"
+    assert change[0] == 5.0 and change[1] == 2.0 and change[5] == 4.0  # 2016 -> 2017 even if listed after
+    assert pd.isna(change[2]) and pd.isna(change[3]) and pd.isna(change[4]) and pd.isna(change[6])
