@@ -11,13 +11,16 @@ only ever compare columns with each other or with a constant.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
@@ -115,9 +118,16 @@ def load_suite(path: Path):
     """An ExpectationSuite from its JSON file."""
     import great_expectations as gx
 
+    return gx.ExpectationSuite(**_suite_content(path))
+
+
+def _suite_content(path: Path) -> dict:
+    """The suite's JSON, each expectation numbered by an id (its position) that its result carries."""
     content = json.loads(path.read_text(encoding="utf-8"))
     content.pop("id", None)
-    return gx.ExpectationSuite(**content)
+    for position, expectation in enumerate(content.get("expectations", [])):
+        expectation["id"] = str(uuid.UUID(int=position))
+    return content
 
 
 def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | None = None) -> ValidationOutcome:
@@ -125,21 +135,28 @@ def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | Non
 
     Frames that carry ``source_file`` and ``source_row`` (observations) point back to the raw
     file; other tables point to their row number (1 = first data row).
+
+    great-expectations sees a lean copy of the frame (``engine_frame``: same answers, cheaper
+    copies) and runs the suite twice at most: a first pass only tells which rules fail, and only
+    those are run again to list their rows (result format COMPLETE, the costly one).
     """
-    suite = load_suite(suite_path)
+    import great_expectations as gx
+
+    content = _suite_content(suite_path)
+    suite = gx.ExpectationSuite(**content)
     data = frame.reset_index(drop=True)
-    context = _context()
-    name = f"{suite_path.stem}_{id(data)}"
-    asset = context.data_sources.add_or_update_pandas(name).add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(batch_parameters={"dataframe": data})
-    try:
-        results = batch.validate(suite, result_format="COMPLETE", expectation_parameters=parameters or {})
-    finally:
-        context.data_sources.delete(name)
+    engine_data = engine_frame(data, content["expectations"])
+    results = _run_suite(engine_data, suite, "BOOLEAN_ONLY", parameters)
+    failing = {str(r.expectation_config.id) for r in results if not r.success}
+    if failing:
+        again = gx.ExpectationSuite(**{**content, "expectations": [e for e in content["expectations"]
+                                                                     if e["id"] in failing]})
+        detailed = {str(r.expectation_config.id): r for r in _run_suite(engine_data, again, "COMPLETE", parameters)}
+        results = [detailed[str(r.expectation_config.id)] if not r.success else r for r in results]
     outcome = ValidationOutcome(suite=suite.name, rows=len(data), evaluated=len(suite.expectations))
     if "status" in data.columns:
         outcome.status_counts = {str(k): int(v) for k, v in data["status"].value_counts().sort_index().items()}
-    for result in results.results:
+    for result in results:
         if result.success:
             continue
         config = result.expectation_config
@@ -168,6 +185,130 @@ def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | Non
         for index in indexes[:MAX_ROWS_PER_RULE]:
             outcome.findings.append(_row_finding(data, index, rule, config.type, severity, column))
     return outcome
+
+
+def _run_suite(data: pd.DataFrame, suite, result_format: str, parameters: dict | None) -> list:
+    """The suite's results on ``data``, in great-expectations' order (grouped by column)."""
+    context = _context()
+    name = f"{suite.name}_{uuid.uuid4().hex}"
+    asset = context.data_sources.add_or_update_pandas(name).add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(batch_parameters={"dataframe": data})
+    try:
+        return batch.validate(suite, result_format=result_format, expectation_parameters=parameters or {}).results
+    finally:
+        context.data_sources.delete(name)
+
+
+# --- The frame great-expectations sees -------------------------------------------------------
+#
+# great-expectations' pandas engine filters the whole frame for every metric of a rule with a
+# row condition (DataFrame.query, then a copy of every column): with Arrow-backed strings and
+# masked floats, these copies are most of a suite's time. It is handed a copy in which a column
+# changes only where no rule of the suite can tell the difference:
+# - a column that no rule reads (only named by a rule on the set of columns) holds False;
+# - a string column read only by value-wise rules, and compared only for equality in row
+#   conditions, becomes a pandas category (copies then take integer codes);
+# - a Float64 column without NaN, read only by null checks, ranges and comparisons of two columns
+#   (never in a row condition: missing values compare differently there), becomes float64
+#   (great-expectations then checks ranges with one vectorised comparison, not value by value).
+# Findings are read back from the original frame, by row number.
+
+# Rules that read no value: column names, row counts.
+TABLE_SHAPE_RULES = frozenset({
+    "expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_equal", "expect_table_column_count_to_be_between",
+    "expect_table_row_count_to_equal", "expect_table_row_count_to_be_between", "expect_column_to_exist"})
+# Rules that give the same answers on a string column and on its category version.
+CATEGORY_SAFE_RULES = frozenset({
+    "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
+# Rules that give the same answers on a Float64 column without NaN and on its float64 version.
+FLOAT_SAFE_RULES = frozenset({
+    "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_between", "expect_column_pair_values_a_to_be_greater_than_b"})
+PLACEHOLDER, CATEGORY, FLOAT = "placeholder", "category", "float"
+ALL_COLUMNS = None  # a rule that may read any column
+
+
+def engine_frame(data: pd.DataFrame, expectations: list[dict]) -> pd.DataFrame:
+    """``data`` as great-expectations gets it: same columns, same rows, same answer to every rule
+    of ``expectations`` (the suite's JSON entries), cheaper to filter and copy."""
+    allowed = {column: {PLACEHOLDER, CATEGORY, FLOAT} for column in data.columns}
+    for expectation in expectations:
+        for column, kinds in _column_uses(expectation, list(data.columns)).items():
+            if column in allowed:
+                allowed[column] &= kinds
+    lean = {}
+    for column, kinds in allowed.items():
+        values = data[column]
+        if PLACEHOLDER in kinds:
+            lean[column] = np.zeros(len(data), dtype="bool")
+        elif CATEGORY in kinds and isinstance(values.dtype, pd.StringDtype):
+            lean[column] = values.astype("category")
+        elif FLOAT in kinds and isinstance(values.dtype, pd.Float64Dtype) and not _has_nan(values):
+            lean[column] = values.astype("float64")
+    return data.assign(**lean) if lean else data
+
+
+def _has_nan(values: pd.Series) -> bool:
+    """Whether a Float64 column holds NaN besides its missing values (NA)."""
+    return bool((np.isnan(values.to_numpy("float64", na_value=np.nan)) & values.notna().to_numpy()).any())
+
+
+def _column_uses(expectation: dict, columns: list[str]) -> dict[str, set[str]]:
+    """For each column a rule reads, the lean versions it still answers the same on."""
+    rule = expectation.get("type", "")
+    kwargs = expectation.get("kwargs") or {}
+    if rule in TABLE_SHAPE_RULES:
+        named: list | None = []
+    else:
+        named = [kwargs.get(key) for key in ("column", "column_A", "column_B") if key in kwargs]
+        named += list(kwargs.get("column_list") or [])
+        if any(not isinstance(name, str) for name in named) or not named:
+            named = ALL_COLUMNS  # a parameter, or a rule of unknown shape
+    kinds = {CATEGORY} if rule in CATEGORY_SAFE_RULES else set()
+    kinds |= {FLOAT} if rule in FLOAT_SAFE_RULES else set()
+    uses = {column: set(kinds) for column in (columns if named is ALL_COLUMNS else named)}
+    condition = kwargs.get("row_condition")
+    if condition:
+        for column, equality_only in _condition_columns(condition, columns).items():
+            uses[column] = uses.get(column, {CATEGORY, FLOAT}) & ({CATEGORY} if equality_only else set())
+    return uses
+
+
+def _condition_columns(condition, columns: list[str]) -> dict[str, bool]:
+    """Columns a pandas row condition reads, each with whether it is only compared for equality
+    with constants (==, !=, in, not in) or tested for missing values."""
+    text = condition.get("pass_through_filter") if isinstance(condition, dict) else condition
+    try:
+        tree = ast.parse(text, mode="eval") if isinstance(text, str) else None
+    except SyntaxError:  # pandas-only syntax (backticks, @variables): assume the worst
+        tree = None
+    if tree is None:
+        return {column: False for column in columns}
+    reads: dict[str, bool] = {}
+    safe_names: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and all(
+                isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops) and all(
+                _is_constant(c) for c in node.comparators):
+            safe_names.add(id(node.left))
+        elif (isinstance(node, ast.Call) and not node.args and not node.keywords
+              and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+              and node.func.attr in ("isna", "notna", "isnull", "notnull")):
+            safe_names.add(id(node.func.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in columns:
+            reads[node.id] = reads.get(node.id, True) and id(node) in safe_names
+    return reads
+
+
+def _is_constant(node: ast.AST) -> bool:
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return all(isinstance(e, ast.Constant) for e in node.elts)
+    return isinstance(node, ast.Constant)
 
 
 def _files_of(data: pd.DataFrame) -> str | None:
@@ -228,12 +369,20 @@ def known_territory_codes(referential: Referential, among: Iterable[str] | None 
     ``among``: only those of these codes (the codes of the frame to check). The rule's answer is the
     same, and great-expectations copies the list many times per rule: a national list costs seconds.
     """
-    composition = referential.commune_epci
-    codes = set(referential.territories["territory_code"].astype(str))
-    codes |= set(composition["commune_code"].dropna().astype(str)) | set(composition["epci_code"].dropna().astype(str))
+    known = _known_codes(referential)
     if among is not None:
-        codes &= set(among)
-    return sorted(codes)
+        among = pd.Index(pd.unique(pd.Series(list(among), dtype="str")))
+        known = among[among.isin(known)]
+    return sorted(known)
+
+
+def _known_codes(referential: Referential) -> pd.Index:
+    """Every distinct code known_territory_codes lists."""
+    composition = referential.commune_epci
+    codes = pd.concat([referential.territories["territory_code"].astype(str),
+                       composition["commune_code"].dropna().astype(str), composition["epci_code"].dropna().astype(str)],
+                      ignore_index=True)
+    return pd.Index(codes.dropna().unique())
 
 
 def prepare_observations(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
@@ -253,8 +402,11 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
     """
     frame = observations.reset_index(drop=True).copy()
     units = dict(zip(indicators["indicator_id"], indicators["unit"]))
-    frame["unit"] = frame["indicator_id"].map(units).astype("str")
-    frame["territory_known"] = frame["territory_code"].isin(known_territory_codes(referential)).astype("bool")
+    # Looked up once per distinct indicator and code (categories), not once per row.
+    indicators_seen = frame["indicator_id"].astype("category").cat
+    unit_per_indicator = pd.Series(indicators_seen.categories).map(units)
+    frame["unit"] = unit_per_indicator.reindex(indicators_seen.codes).set_axis(frame.index).astype("str")
+    frame["territory_known"] = frame["territory_code"].astype("category").isin(_known_codes(referential)).astype("bool")
     frame["comparison_complete"] = _comparison_complete(frame, referential)
     ranges = _ranges_per_row(frame, plausible_ranges)
     frame["plausible_min"] = ranges["min"].astype("Float64")
@@ -300,16 +452,42 @@ def _ranges_per_row(frame: pd.DataFrame, ranges: pd.DataFrame) -> pd.DataFrame:
 
 
 def _change_per_year(frame: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.Series:
-    """Absolute change from the previous published number of the same series, per year elapsed."""
-    series = ["indicator_id", "territory_code", "source"]
+    """Absolute change from the previous published number of the same series, per year elapsed.
+
+    The previous number of a row: the one just before it among the rows of its series (indicator,
+    territory, source) with status ok, ordered by year (earlier millésimes first on equal years).
+    """
     own = frame.loc[frame["status"] == OK, CHANGE_COLUMNS].assign(_row=lambda f: f.index)
     parts = [own]
     if earlier is not None and len(earlier):
         parts.insert(0, earlier.loc[earlier["status"] == OK, CHANGE_COLUMNS].assign(_row=-1))
-    ok = pd.concat(parts, ignore_index=True).sort_values("year", kind="mergesort")
-    previous_value = ok.groupby(series)["value"].shift()
-    previous_year = ok.groupby(series)["year"].shift()
+    ok = pd.concat(parts, ignore_index=True)
+    series, complete = _series_codes(ok, ["indicator_id", "territory_code", "source"])
+    year = ok["year"].to_numpy("int64")
+    first, span = (int(year.min()), int(year.max() - year.min()) + 1) if len(ok) else (0, 1)
+    if (int(series.max(initial=0)) + 1) * span >= 2 ** 62:
+        series = pd.factorize(series)[0]  # renumbered below the number of rows
+    # Rows by series, then year; stable, so that equal years keep the order above.
+    order = np.argsort(series * span + (year - first), kind="stable")
+    same = (series[order][1:] == series[order][:-1]) & complete[order][1:]
+    previous = np.full(len(ok), -1)
+    previous[order[1:][same]] = order[:-1][same]
+    has_previous = previous >= 0
+    previous_value = pd.Series(ok["value"].array.take(previous, allow_fill=True), index=ok.index)
+    previous_year = pd.Series(np.where(has_previous, year[previous], np.nan), index=ok.index)
     change = ((ok["value"] - previous_value).abs() / (ok["year"] - previous_year)).astype("Float64")
     change = change[ok["_row"] >= 0].set_axis(ok.loc[ok["_row"] >= 0, "_row"])
     return change.reindex(frame.index).astype("Float64")
 
+
+def _series_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per distinct combination of ``keys`` (below 2**40), and whether the row has every key."""
+    codes = np.zeros(len(frame), dtype="int64")
+    complete = np.ones(len(frame), dtype="bool")
+    for key in keys:
+        key_codes, uniques = pd.factorize(frame[key])
+        complete &= key_codes >= 0
+        if (int(codes.max(initial=0)) + 1) * (len(uniques) + 1) >= 2 ** 40:
+            codes = pd.factorize(codes)[0]  # renumbered from 0: below the number of rows
+        codes = codes * (len(uniques) + 1) + key_codes + 1
+    return codes, complete

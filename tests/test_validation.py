@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,3 +93,142 @@ def test_jump_is_measured_from_the_earlier_published_millesime(demo_curated):
     assert len(frame) == len(later)
     change = dict(zip(frame["territory_code"], frame["change_per_year"]))
     assert change["QP079001"] == pytest.approx((45.3 - 15.0) / 2) and change["79191"] == 0
+
+
+# --- The lean frame great-expectations gets (engine_frame) and the two passes --------------------
+
+SOURCE_SUITE = PROJECT_ROOT / "expectations" / "sources" / "cnaf.json"
+
+
+def _faulty_observations() -> pd.DataFrame:
+    """Observations of the cnaf suite's shape, with one broken rule or more on most rows."""
+    rows = [  # indicator, code, level, status, value, unit, known
+        ("part_aah", "QP079001", "qpv", "ok", 10.0, "%", True),
+        ("part_aah", "QP79001", "qpv", "ok", 11.0, "%", True),  # malformed QPV code
+        ("part_aah", "79191", "commune", "secret", 3.0, "%", True),  # secret with a value
+        ("part_aah", "200041317", "epci", "ok", None, "%", True),  # ok without a value
+        ("nb_allocataires", "79191", "commune", "ok", -4.0, "nb", True),  # negative count
+        ("part_aah", "QP079001", "qpv", "ok", 10.0, "%", True),  # duplicate of the first row
+        ("part_aah", "79999", "commune", "ok", 120.0, "%", False),  # unknown commune, rate > 100
+        ("part_aah", "79048", "commune", None, 2.0, "%", True),  # no status, but a value
+        ("part_aah", "75", "region", "confidentiel", None, "%", True),  # unknown status and level
+        (None, "79191", "commune", "ok", 5.0, "nb", True),  # no indicator
+    ]
+    frame = pd.DataFrame(rows, columns=["indicator_id", "territory_code", "territory_level", "status", "value",
+                                        "unit", "territory_known"])
+    for column in ("indicator_id", "territory_code", "territory_level", "status", "unit"):
+        frame[column] = frame[column].astype("str")
+    return frame.assign(value=frame["value"].astype("Float64"), year=2017, marker=pd.Series([None] * len(frame), dtype="str"),
+                        source="cnaf", source_label="CNAF", vintage=2017, source_file="data/raw/2017/cnaf.csv",
+                        source_row=range(2, len(frame) + 2), comparison_complete=True,
+                        plausible_min=pd.Series([0.0] * len(frame), dtype="Float64"))
+
+
+SOURCE_PARAMETERS = {"indicator_ids": ["nb_allocataires", "part_aah"], "source_indicator_ids": ["nb_allocataires", "part_aah"]}
+
+
+def _answers(results) -> dict:
+    return {str(r.expectation_config.id): (r.success, sorted(r.result.get("unexpected_index_list") or []),
+                                           r.result.get("observed_value")) for r in results}
+
+
+def test_engine_frame_gets_the_same_answers_as_the_frame():
+    from qpv_observatory.validation import _run_suite, _suite_content, engine_frame, load_suite
+
+    frame = _faulty_observations()
+    suite = load_suite(SOURCE_SUITE)
+    lean = engine_frame(frame, _suite_content(SOURCE_SUITE)["expectations"])
+    assert list(lean.columns) == list(frame.columns) and len(lean) == len(frame)
+    assert lean["status"].dtype == "category" and lean["value"].dtype == "float64"
+    assert lean["source_file"].dtype == "bool" and not lean["source_file"].any()  # read by no rule
+    expected = _answers(_run_suite(frame, suite, "COMPLETE", SOURCE_PARAMETERS))
+    assert sum(not success for success, _, _ in expected.values()) >= 8
+    assert _answers(_run_suite(lean, suite, "COMPLETE", SOURCE_PARAMETERS)) == expected
+
+
+def test_validate_frame_lists_the_rows_of_each_broken_rule():
+    from qpv_observatory.validation import validate_frame
+
+    outcome = validate_frame(_faulty_observations(), SOURCE_SUITE, SOURCE_PARAMETERS)
+    lines = {rule.split(" (")[0].split(" :")[0]: sorted(f.row for f in outcome.findings if f.rule == rule)
+             for rule in outcome.failed_rules}
+    assert lines == {
+        "code QPV bien formé": [3],
+        "QPV, commune ou EPCI connu du référentiel": [8],
+        "indicateur renseigné": [11],
+        "statut connu": [10],
+        "une valeur de statut « ok » est un nombre": [5],
+        "une valeur sous secret ou non disponible reste vide": [4, 9],
+        "un taux": [8],
+        "un effectif ou un montant n'est pas négatif": [6],
+        "une seule valeur par indicateur, territoire, année et source": [2, 7],
+        "niveau géographique lu dans une source": [10],
+    }
+    assert not outcome.passed and outcome.rows == 10 and outcome.evaluated == 17
+    secret = next(f for f in outcome.findings if f.row == 4)
+    assert secret.file == "data/raw/2017/cnaf.csv" and secret.column == "value" and secret.value.startswith("3.0 ;")
+
+
+def test_engine_frame_keeps_columns_a_rule_could_read_differently():
+    from qpv_observatory.validation import engine_frame
+
+    frame = _faulty_observations()
+    values = np.zeros(len(frame))
+    values[0] = np.nan  # a NaN that is not a missing value (pandas turns most NaN into NA)
+    frame["plausible_min"] = pd.arrays.FloatingArray(values, np.zeros(len(frame), dtype=bool))
+    rules = [{"type": "expect_column_values_to_be_null", "kwargs": {
+                 "column": "value", "row_condition": {"type": "pass_through", "pass_through_filter": 'territory_code < "5"'}}},
+             {"type": "expect_column_values_to_be_between", "kwargs": {"column": "plausible_min", "min_value": 0}},
+             {"type": "expect_column_value_lengths_to_equal", "kwargs": {"column": "unit", "value": 1}},
+             {"type": "expect_column_values_to_not_be_null", "kwargs": {
+                 "column": "year", "row_condition": {"type": "pass_through", "pass_through_filter": "value > 0"}}}]
+    lean = engine_frame(frame, rules)
+    assert lean["territory_code"].dtype == "str"  # ordered comparison in a row condition
+    assert lean["plausible_min"].dtype == "Float64"  # NaN besides NA
+    assert lean["unit"].dtype == "str"  # a rule not known to answer the same on a category
+    assert lean["value"].dtype == "Float64"  # compared in a row condition: NA and NaN differ there
+    assert lean["status"].dtype == "bool"  # read by no rule
+    unknown = engine_frame(frame, [{"type": "expect_some_plugin_rule", "kwargs": {}}])
+    assert all((unknown[c].dtype == frame[c].dtype) for c in frame.columns)  # may read any column
+
+
+def test_row_condition_columns_and_how_they_are_compared():
+    from qpv_observatory.validation import _condition_columns
+
+    columns = ["territory_level", "territory_known", "status", "value", "method_break"]
+    assert _condition_columns({"pass_through_filter": 'territory_level in ["qpv", "commune"] and territory_known == False'},
+                              columns) == {"territory_level": True, "territory_known": True}
+    assert _condition_columns('status != "ok" or method_break.notna()', columns) == {"status": True, "method_break": True}
+    assert _condition_columns("value >= 0 and status == 'ok'", columns) == {"value": False, "status": True}
+    assert _condition_columns("status == territory_level", columns) == {"status": False, "territory_level": False}
+    assert _condition_columns("`status` == 'ok'", columns) == {c: False for c in columns}  # pandas-only syntax
+
+
+def test_prepared_columns_on_a_small_frame():
+    from qpv_observatory.readers.referential import Referential
+    from qpv_observatory.validation import CHANGE_COLUMNS, PLAUSIBLE_RANGE_COLUMNS, prepare_observations
+
+    referential = Referential(
+        pd.DataFrame({"territory_code": ["QP079001", "79191", "200041317"], "territory_level": ["qpv", "commune", "epci"],
+                      "name": ["Clou Bouchet", "Niort", "CA du Niortais"]}),
+        pd.DataFrame({"qpv_code": ["QP079001"], "commune_code": ["79191"], "epci_code": ["200041317"], "geography": [2015]}))
+    indicators = pd.DataFrame({"indicator_id": ["part_aah", "nb_allocataires"], "unit": ["%", "nb"]})
+    rows = [("part_aah", "QP079001", "qpv", 2015, "ok", 40.0), ("part_aah", "QP079001", "qpv", 2017, "ok", 44.0),
+            ("part_aah", "79191", "commune", 2017, "secret", None), ("part_aah", "200041317", "epci", 2017, "ok", 20.0),
+            (None, "79191", "commune", 2017, "ok", 1.0), ("nb_allocataires", "79999", "commune", 2017, "ok", 5.0),
+            ("nb_allocataires", "79999", "commune", 2016, "ok", 9.0)]
+    observations = pd.DataFrame(rows, columns=["indicator_id", "territory_code", "territory_level", "year", "status", "value"])
+    observations = observations.astype({"indicator_id": "str", "territory_code": "str", "territory_level": "str",
+                                        "status": "str", "value": "Float64"}).assign(source="cnaf")
+    earlier = observations.iloc[[0]].assign(year=2013, value=pd.array([30.0], dtype="Float64"))[CHANGE_COLUMNS]
+    frame = prepare_observations(observations, referential, indicators, pd.DataFrame(columns=list(PLAUSIBLE_RANGE_COLUMNS)),
+                                 earlier=earlier)
+    assert frame["unit"].tolist()[:2] == ["%", "%"] and pd.isna(frame["unit"][4]) and frame["unit"][5] == "nb"
+    assert frame["unit"].dtype == "str"
+    assert frame["territory_known"].tolist() == [True, True, True, True, True, False, False]
+    # QPV rows of 2017: the commune has a figure (secret counts), the EPCI too; not in 2015.
+    assert frame["comparison_complete"].tolist() == [False, True, True, True, True, True, True]
+    change = frame["change_per_year"]
+    assert change.dtype == "Float64"
+    assert change[0] == 5.0 and change[1] == 2.0 and change[5] == 4.0  # 2016 -> 2017 even if listed after
+    assert pd.isna(change[2]) and pd.isna(change[3]) and pd.isna(change[4]) and pd.isna(change[6])
