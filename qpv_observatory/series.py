@@ -71,20 +71,29 @@ history AS (
     JOIN base p ON p.qpv_code = l.predecessor AND p.year < 2024
 ),
 points AS (
-    SELECT qpv_code AS series_code, *, FALSE AS is_history FROM linked
-    UNION ALL BY NAME
+    -- Only what the window needs: it sorts every point, so the rows it carries are kept narrow.
+    SELECT qpv_code AS series_code, qpv_code, indicator_id, source, comparison_level, comparison_code,
+           year, geography, qpv_value, gap, FALSE AS is_history
+    FROM linked
+    UNION ALL
     SELECT * FROM history
 ),
 previous AS (
-    SELECT *, lag(year) OVER w AS previous_year, lag(qpv_code) OVER w AS previous_qpv_code,
-           lag(qpv_value) OVER w AS previous_qpv_value, lag(gap) OVER w AS previous_gap
-    FROM points
-    WINDOW w AS (PARTITION BY series_code, indicator_id, source, comparison_level, comparison_code
-                 ORDER BY year, geography)
+    SELECT qpv_code, indicator_id, source, comparison_level, comparison_code, year, previous_year, previous_qpv_code,
+           previous_qpv_value, previous_gap
+    FROM (
+        SELECT *, lag(year) OVER w AS previous_year, lag(qpv_code) OVER w AS previous_qpv_code,
+               lag(qpv_value) OVER w AS previous_qpv_value, lag(gap) OVER w AS previous_gap
+        FROM points
+        WINDOW w AS (PARTITION BY series_code, indicator_id, source, comparison_level, comparison_code
+                     ORDER BY year, geography)
+    ) WHERE NOT is_history
 ),
 joined AS (
-    SELECT * EXCLUDE (series_code, is_history), previous_qpv_code IS DISTINCT FROM qpv_code AS from_predecessor
-    FROM previous WHERE NOT is_history
+    -- A QPV's figure is unique per indicator, source, comparison territory and year (the gaps' key).
+    SELECT l.*, p.previous_year, p.previous_qpv_code, p.previous_qpv_value, p.previous_gap,
+           p.previous_qpv_code IS DISTINCT FROM l.qpv_code AS from_predecessor
+    FROM linked l JOIN previous p USING (qpv_code, indicator_id, source, comparison_level, comparison_code, year)
 ),
 series AS (
     SELECT *,
