@@ -16,8 +16,10 @@ from pipelines.partitions import MILLESIMES
 from pipelines.resources import ObservatoryPaths, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, known_territory_codes, load_plausible_ranges,
-                                        prepare_observations, validate_frame)
+from qpv_observatory.series import series_parts
+from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, combine_outcomes, known_territory_codes,
+                                        load_plausible_ranges, prepare_observations, validate_frame)
+from qpv_observatory.warehouse import PARQUET_DIR
 from qpv_observatory.validation_report import record_outcome
 
 
@@ -113,6 +115,8 @@ def qpv_links_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPa
 
 @dg.asset_check(asset="gap_series", blocking=True, description="Suite expectations/curated/gap_series.json.")
 def gap_series_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths) -> dg.AssetCheckResult:
-    series = pd.read_parquet(paths.store.series_file("gap_series"))
-    outcome = validate_frame(series, paths.expectations / "curated" / "gap_series.json")
-    return _check_result(context, paths, "gap_series_suite", "gap_series", outcome)
+    # In parts of whole indicators: the series of every millésime is never held whole in memory.
+    path = paths.store.series_file("gap_series")
+    suite = paths.expectations / "curated" / "gap_series.json"
+    outcomes = [validate_frame(part, suite) for part in series_parts(path, f"{PARQUET_DIR}/gap_series.parquet")]
+    return _check_result(context, paths, "gap_series_suite", "gap_series", combine_outcomes(outcomes))

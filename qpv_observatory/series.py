@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -168,3 +168,30 @@ def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, m
         rows = con.execute(f"SELECT count(*) FROM {parquet_source([partial])}").fetchone()[0]
     os.replace(partial, target)
     return rows
+
+
+# Rows of gap_series handed to the validation at once: whole indicators, so that the uniqueness rule
+# (its key includes indicator_id) sees every row it compares.
+VALIDATION_CHUNK_ROWS = 500_000
+FILE_ROW_COLUMNS = ["source_file", "source_row"]
+
+
+def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The series file in parts of whole indicators (about ``max_rows`` rows each), so that it is never
+    held whole in pandas; each row carries the file's name and its row number (1 = first row)."""
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
+        source = "read_parquet('" + str(path).replace("'", "''") + "', file_row_number = true)"
+        counts = con.execute(f"SELECT indicator_id, count(*) FROM {source} GROUP BY ALL ORDER BY 1").fetchall()
+        part: list[str] = []
+        rows = 0
+        for index, (indicator, count) in enumerate(counts):
+            part.append(indicator)
+            rows += count
+            if rows >= max_rows or index == len(counts) - 1:
+                con.execute("CREATE OR REPLACE TEMP TABLE _part AS SELECT unnest(?::VARCHAR[]) AS indicator_id", [part])
+                frame = con.execute(
+                    f"SELECT s.* EXCLUDE (file_row_number), ? AS source_file, s.file_row_number + 1 AS source_row "
+                    f"FROM {source} s SEMI JOIN _part USING (indicator_id) ORDER BY s.file_row_number",
+                    [display_name]).df()
+                yield frame
+                part, rows = [], 0

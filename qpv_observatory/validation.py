@@ -187,6 +187,30 @@ def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | Non
     return outcome
 
 
+def combine_outcomes(outcomes: list[ValidationOutcome]) -> ValidationOutcome:
+    """One outcome for a table validated in parts (``validate_frame`` on each): counts added, findings
+    listed up to MAX_ROWS_PER_RULE rows per rule, as for a table validated whole."""
+    combined = ValidationOutcome(suite=outcomes[0].suite, rows=0, evaluated=outcomes[0].evaluated)
+    listed: dict[str, int] = {}
+    for outcome in outcomes:
+        combined.rows += outcome.rows
+        for rule, rows in outcome.failed_rules.items():
+            combined.failed_rules[rule] = combined.failed_rules.get(rule, 0) + rows
+        for rule, severity in outcome.failed_severity.items():
+            if combined.failed_severity.get(rule) != BLOCKING:
+                combined.failed_severity[rule] = severity
+        for finding in outcome.findings:
+            key = finding.rule
+            if finding.row is None and any(f.rule == key and f.row is None for f in combined.findings):
+                continue  # a rule on the whole table: said once
+            if listed.get(key, 0) < MAX_ROWS_PER_RULE:
+                combined.findings.append(finding)
+                listed[key] = listed.get(key, 0) + 1
+        for status, count in outcome.status_counts.items():
+            combined.status_counts[status] = combined.status_counts.get(status, 0) + count
+    return combined
+
+
 def _run_suite(data: pd.DataFrame, suite, result_format: str, parameters: dict | None) -> list:
     """The suite's results on ``data``, in great-expectations' order (grouped by column)."""
     context = _context()

@@ -109,3 +109,27 @@ def test_secret_value_is_never_used_for_a_change():
     assert out.loc[2021, "previous_year"] == 2019 and out.loc[2021, "comparability"] == COMPARABLE
     assert pd.isna(out.loc[2021, "qpv_value_change"]) and pd.isna(out.loc[2021, "gap_change"])
     assert pd.isna(out.loc[2019, "qpv_value"])
+
+
+def test_series_validated_in_parts_finds_what_a_whole_validation_finds(series, tmp_path):
+    from pipelines.resources import PROJECT_ROOT
+    from qpv_observatory.series import series_parts
+    from qpv_observatory.validation import combine_outcomes, validate_frame
+
+    suite = PROJECT_ROOT / "expectations" / "curated" / "gap_series.json"
+    table = series.reset_index()
+    other = table.assign(indicator_id="taux_chomage")
+    broken = pd.concat([table, other, other.iloc[[0]]], ignore_index=True)  # a repeated key
+    broken.loc[3, "comparability"] = "peut-etre"  # not an allowed value
+    path = tmp_path / "gap_series.parquet"
+    broken.to_parquet(path, index=False)
+    parts = list(series_parts(path, "parquet/gap_series.parquet", max_rows=1))
+    assert [sorted(p["indicator_id"].unique()) for p in parts] == [["taux_chomage"], ["taux_pauvrete"]]
+    assert sum(len(p) for p in parts) == len(broken)
+    in_parts = combine_outcomes([validate_frame(p, suite) for p in parts])
+    whole = validate_frame(broken, suite)
+    assert in_parts.failed_rules == whole.failed_rules and len(in_parts.failed_rules) == 2
+    assert in_parts.rows == len(broken) and not in_parts.passed
+    # Same rows named: the file's row numbers are the whole table's (1 = first row).
+    assert sorted(f.row for f in in_parts.findings) == sorted(f.row for f in whole.findings)
+    assert {f.file for f in in_parts.findings} == {"parquet/gap_series.parquet"}
