@@ -61,7 +61,7 @@ def test_implausible_jump_between_vintages_is_a_warning(demo_curated, tmp_path):
     from qpv_observatory.validation import load_plausible_ranges, prepare_observations, validate_frame, known_territory_codes
     from qpv_observatory.readers.referential import Referential
 
-    observations = pd.read_parquet(demo_curated / "parquet" / "observations.parquet")
+    observations = pd.read_parquet(demo_curated / "parquet" / "observations").drop(columns="millesime")
     referential = Referential(pd.read_parquet(demo_curated / "parquet" / "territories.parquet"),
                               pd.read_parquet(demo_curated / "parquet" / "qpv_links.parquet"))
     later = observations[observations["indicator_id"] == "taux_chomage_rp"].assign(year=2017, vintage=2017)
@@ -83,7 +83,7 @@ def test_jump_is_measured_from_the_earlier_published_millesime(demo_curated):
     from qpv_observatory.readers.referential import Referential
     from qpv_observatory.validation import CHANGE_COLUMNS, load_plausible_ranges, prepare_observations
 
-    observations = pd.read_parquet(demo_curated / "parquet" / "observations.parquet")
+    observations = pd.read_parquet(demo_curated / "parquet" / "observations").drop(columns="millesime")
     referential = Referential(pd.read_parquet(demo_curated / "parquet" / "territories.parquet"),
                               pd.read_parquet(demo_curated / "parquet" / "qpv_links.parquet"))
     later = observations[observations["indicator_id"] == "taux_chomage_rp"].assign(year=2017, vintage=2017)
