@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 OK = "ok"
 SECRET = "secret"  # "s": statistical secrecy
@@ -100,45 +101,37 @@ class ParsedCells:
 
 def parse_cells(cells: Sequence[object]) -> ParsedCells:
     """``parse_value`` over a column of cells, with the same result for each cell, without one
-    Python object per cell: the markers are looked up, the numbers converted in one go.
+    Python call per cell: published columns repeat a few thousand distinct texts over millions of
+    cells, so each distinct text is parsed once (by ``parse_value`` itself) and the results are
+    spread back over the cells.
 
     Raises CellParseError at the first cell ``parse_value`` refuses.
     """
-    count = len(cells)
-    statuses = np.full(count, OK, dtype=object)
-    markers = np.full(count, None, dtype=object)
-    values = np.full(count, np.nan)
-    positions, compact = [], []
-    for position, cell in enumerate(cells):
-        if not isinstance(cell, str):  # a workbook's typed cell: rare, parsed one by one
-            parsed = _parse_at(cell, position)
-            statuses[position], markers[position] = parsed.status, parsed.marker
-            values[position] = np.nan if parsed.value is None else parsed.value
-            continue
-        text = cell.strip()
-        marker_status = MARKER_STATUS.get(text.lower())
-        if marker_status is not None:
-            statuses[position], markers[position] = marker_status, text or None
-            continue
-        text = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        positions.append(position)
-        compact.append(text)
-    try:
-        # numpy converts each text with Python's float(): the same numbers as parse_value.
-        numbers = np.array(compact, dtype=object).astype(np.float64)
-    except ValueError:
-        numbers = None
-    if numbers is None or not np.isfinite(numbers).all():
-        for position in positions:  # find the first bad cell, for its message
-            _parse_at(cells[position], position)
-    values[positions] = numbers
-    return ParsedCells(values, statuses, markers)
+    cells = _object_array(cells)
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        # Distinct texts in order of first appearance: the first refused one is the first bad cell.
+        codes, distinct = pd.factorize(cells)
+    else:  # typed cells (a workbook's numbers, None, NaN): rare, parsed one by one
+        codes, distinct = np.arange(len(cells)), cells
+    values = np.full(len(distinct), np.nan)
+    statuses = np.empty(len(distinct), dtype=object)
+    markers = np.empty(len(distinct), dtype=object)
+    for index, cell in enumerate(distinct):
+        try:
+            parsed = parse_value(cell)
+        except ValueParseError as exc:
+            raise CellParseError(str(exc), int(np.argmax(codes == index))) from None
+        if parsed.value is not None:
+            values[index] = parsed.value
+        statuses[index], markers[index] = parsed.status, parsed.marker
+    return ParsedCells(values.take(codes), statuses.take(codes), markers.take(codes))
 
 
-def _parse_at(cell: object, position: int) -> ParsedValue:
-    try:
-        return parse_value(cell)
-    except ValueParseError as exc:
-        raise CellParseError(str(exc), position) from None
+def _object_array(cells: Sequence[object]) -> np.ndarray:
+    """The cells as a 1-D object array, without letting numpy nest or convert them."""
+    if isinstance(cells, np.ndarray) and cells.dtype == object and cells.ndim == 1:
+        return cells
+    array = np.empty(len(cells), dtype=object)
+    array[:] = list(cells)
+    return array
+

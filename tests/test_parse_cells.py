@@ -24,7 +24,10 @@ def test_same_result_as_parse_value_for_each_cell():
 
 
 @pytest.mark.parametrize("bad, position", [(["1", "2,5", "abc", "x"], 2), (["1", "inf"], 1), (["1,2,3"], 0),
-                                           (["nan", "1.2,5"], 1)])
+                                           (["nan", "1.2,5"], 1),
+                                           # repeated texts are parsed once: the first bad cell is still named
+                                           (["2,5", "s", "2,5", "abc", "2,5", "abc", "x"], 3),
+                                           ([1.5, "2,5", None, "2,5", "abc"], 4)])
 def test_first_bad_cell_is_named_with_parse_value_message(bad, position):
     with pytest.raises(CellParseError) as caught:
         parse_cells(bad)
@@ -32,3 +35,19 @@ def test_first_bad_cell_is_named_with_parse_value_message(bad, position):
     with pytest.raises(ValueError) as single:
         parse_value(bad[position])
     assert str(caught.value) == str(single.value)
+
+
+def test_repeated_texts_give_each_cell_its_own_result():
+    cells = ["45,3", "s", "", "45,3", "-0", "1 320", "s", "-0", "nd", "45,3"] * 50
+    parsed = parse_cells(cells)
+    for position, cell in enumerate(cells):
+        expected = parse_value(cell)
+        value = parsed.values[position]
+        assert (None if math.isnan(value) else value) == expected.value, cell
+        assert (parsed.statuses[position], parsed.markers[position]) == (expected.status, expected.marker), cell
+    assert math.copysign(1, parsed.values[4]) == -1.0 and parsed.values.dtype == "float64"
+
+
+def test_no_cell_gives_empty_arrays():
+    parsed = parse_cells([])
+    assert len(parsed.values) == len(parsed.statuses) == len(parsed.markers) == 0

@@ -93,34 +93,33 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         raise SourceFileError(display_name, f"code {codes.iloc[first]!r} invalide pour le niveau {levels.iloc[first]}",
                               line=int(raw[LINE_COLUMN].iloc[first]), column=layout.code_column)
     lines = raw[LINE_COLUMN].to_numpy(dtype="int64")
-    values, statuses, markers = [], [], []
-    for column in value_columns:  # column after column, as the file's rows within each
-        cells = raw[column].to_numpy(dtype=object)
-        try:
-            parsed = parse_cells(cells)
-        except CellParseError as exc:
-            raise SourceFileError(display_name, str(exc), line=int(lines[exc.position]), column=column) from None
-        column_values, column_statuses, column_markers = parsed.values, parsed.statuses, parsed.markers
-        if column in zero_not_available:
-            zero = column_values == 0
-            if zero.any():
-                column_values, column_statuses, column_markers = (column_values.copy(), column_statuses.copy(),
-                                                                  column_markers.copy())
-                column_values[zero] = np.nan
-                column_statuses[zero] = NOT_AVAILABLE
-                column_markers[zero] = [str(cell).strip() for cell in cells[zero]]
-        values.append(column_values)
-        statuses.append(column_statuses)
-        markers.append(column_markers)
+    count = len(raw)
+    # Column after column, as the file's rows within each: parsed in one go (the same texts recur
+    # from one column to the next), the first bad cell still named by its line and column.
+    cells = np.concatenate([raw[column].to_numpy(dtype=object) for column in value_columns])
+    try:
+        parsed = parse_cells(cells)
+    except CellParseError as exc:
+        column, row = divmod(exc.position, count)
+        raise SourceFileError(display_name, str(exc), line=int(lines[row]), column=value_columns[column]) from None
+    values, statuses, markers = parsed.values, parsed.statuses, parsed.markers
+    zero_columns = [index for index, column in enumerate(value_columns) if column in zero_not_available]
+    if zero_columns:
+        zero = np.zeros(len(cells), dtype=bool)
+        for index in zero_columns:
+            zero[index * count:(index + 1) * count] = True
+        zero &= values == 0
+        values[zero] = np.nan
+        statuses[zero] = NOT_AVAILABLE
+        markers[zero] = [str(cell).strip() for cell in cells[zero]]
     # One frame for all the columns: building one per column costs more than the parsing.
     repeat = len(value_columns)
     return conform(pd.DataFrame({
         "indicator_id": np.repeat(np.array([variables[c] for c in value_columns], dtype=object), len(raw)),
         "territory_code": np.tile(codes.to_numpy(dtype=object), repeat),
         "territory_level": np.tile(levels.to_numpy(dtype=object), repeat),
-        "year": vintage, "value": np.concatenate(values), "status": np.concatenate(statuses),
-        "marker": np.concatenate(markers), "source": source, "source_label": source_label, "vintage": vintage,
-        "source_file": display_name, "source_row": np.tile(lines, repeat),
+        "year": vintage, "value": values, "status": statuses, "marker": markers, "source": source,
+        "source_label": source_label, "vintage": vintage, "source_file": display_name, "source_row": np.tile(lines, repeat),
     }))
 
 
