@@ -6,7 +6,9 @@ number (ok) or a published marker (secret, not available...), in which case the 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.territories import COMMUNE, EPCI, QPV
@@ -40,15 +42,28 @@ def empty_observations() -> pd.DataFrame:
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Exactly the canonical columns, in order, with their types."""
+    """Exactly the canonical columns, in order, with their types (an empty text stays NULL, never
+    the text 'None')."""
     frame = frame.assign(**{c: None for c in OPTIONAL_COLUMNS if c not in frame.columns})
     missing = [c for c in OBSERVATION_DTYPES if c not in frame.columns]
     if missing:
         raise ValueError(f"observation frame lacks columns {missing}")
-    out = frame[list(OBSERVATION_DTYPES)].astype(OBSERVATION_DTYPES)
-    for column in ("marker", "period"):  # empty stays NULL, never the text 'None'
-        out[column] = frame[column].astype("str").where(frame[column].notna(), None)
-    return out
+    return pd.DataFrame({name: text_array(frame[name].to_numpy()) if dtype == "str" and frame[name].dtype == object
+                         else frame[name].astype(dtype) for name, dtype in OBSERVATION_DTYPES.items()},
+                        index=frame.index)
+
+
+def text_array(cells: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """An object array of texts (None or NaN for empty) as the canonical text type, as
+    ``astype("str")`` gives it, without converting millions of Python strings one by one."""
+    codes, distinct = pd.factorize(cells)
+    return text_from_codes(codes, distinct)
+
+
+def text_from_codes(codes: np.ndarray, labels) -> pd.api.extensions.ExtensionArray:
+    """Texts of the canonical type from integer codes into ``labels`` (-1: empty)."""
+    dictionary = pa.array([str(label) for label in labels], type=pa.large_string())
+    return pd.array(dictionary.take(pa.array(codes, mask=codes < 0)), dtype="str")
 
 
 def combine_observations(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.observations import conform
+from qpv_observatory.observations import conform, text_array, text_from_codes
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
                                          is_valid_code, level_from_code, normalise_code)
@@ -112,14 +112,17 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         values[zero] = np.nan
         statuses[zero] = NOT_AVAILABLE
         markers[zero] = [str(cell).strip() for cell in cells[zero]]
-    # One frame for all the columns: building one per column costs more than the parsing.
+    # One frame for all the columns, its texts built from their few distinct values.
     repeat = len(value_columns)
+    code_codes, code_labels = pd.factorize(codes)
+    level_codes, level_labels = pd.factorize(levels)
     return conform(pd.DataFrame({
-        "indicator_id": np.repeat(np.array([variables[c] for c in value_columns], dtype=object), len(raw)),
-        "territory_code": np.tile(codes.to_numpy(dtype=object), repeat),
-        "territory_level": np.tile(levels.to_numpy(dtype=object), repeat),
-        "year": vintage, "value": values, "status": statuses, "marker": markers, "source": source,
-        "source_label": source_label, "vintage": vintage, "source_file": display_name, "source_row": np.tile(lines, repeat),
+        "indicator_id": text_from_codes(np.repeat(np.arange(repeat), count), [variables[c] for c in value_columns]),
+        "territory_code": text_from_codes(np.tile(code_codes, repeat), code_labels),
+        "territory_level": text_from_codes(np.tile(level_codes, repeat), level_labels),
+        "year": vintage, "value": values, "status": text_array(statuses), "marker": text_array(markers),
+        "source": source, "source_label": source_label, "vintage": vintage, "source_file": display_name,
+        "source_row": np.tile(lines, repeat),
     }))
 
 
