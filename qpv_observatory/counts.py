@@ -24,6 +24,11 @@ def count_column_ids(count_variables: dict[str, tuple[str, str]]) -> dict[str, s
     return {column: f"{indicator}{_SEPARATOR}{role}" for column, (indicator, role) in count_variables.items()}
 
 
+def is_count_id(indicator_id: str) -> bool:
+    """Whether a reader's indicator id is a count's pseudo-indicator (see count_column_ids)."""
+    return _SEPARATOR in indicator_id
+
+
 def fold_counts(frame: pd.DataFrame, display_name: str) -> pd.DataFrame:
     """Split the reader's output into values and counts, and put each count beside its value.
 
@@ -57,4 +62,7 @@ def fold_counts(frame: pd.DataFrame, display_name: str) -> pd.DataFrame:
         positions = role_keys.get_indexer(value_keys)
         # A value without its count gets an empty one: never 0, never used in a sum.
         folded[role] = published.take(np.where(positions < 0, -1, rows[positions]), allow_fill=True)
-    return conform(frame[~is_count].assign(**folded))
+    values = int((~is_count).sum())
+    # Readers put the counts last (the wide reader does): the values are then a slice, not a copy.
+    values = frame.iloc[:values] if not is_count[:values].any() else frame[~is_count]
+    return conform(values.assign(**folded))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qpv_observatory.counts import is_count_id
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.observations import conform, text_array, text_from_codes
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
@@ -112,6 +113,13 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         values[zero] = np.nan
         statuses[zero] = NOT_AVAILABLE
         markers[zero] = [str(cell).strip() for cell in cells[zero]]
+    # The counts beside a rate (pseudo-indicators) after the values, so that fold_counts can keep the
+    # values without copying them; each kind in the file's order.
+    order = sorted(range(len(value_columns)), key=lambda index: is_count_id(variables[value_columns[index]]))
+    if order != sorted(order):
+        rows = (np.array(order)[:, None] * count + np.arange(count)).ravel()
+        values, statuses, markers = values[rows], statuses[rows], markers[rows]
+        value_columns = [value_columns[index] for index in order]
     # One frame for all the columns, its texts built from their few distinct values.
     repeat = len(value_columns)
     code_codes, code_labels = pd.factorize(codes)
