@@ -44,6 +44,9 @@ def empty_observations() -> pd.DataFrame:
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Exactly the canonical columns, in order, with their types (an empty text stays NULL, never
     the text 'None')."""
+    if list(frame.columns) == list(OBSERVATION_DTYPES) and all(
+            frame[name].dtype == pd.api.types.pandas_dtype(dtype) for name, dtype in OBSERVATION_DTYPES.items()):
+        return frame.copy(deep=False)  # conformed already (a reader's output): nothing to convert or copy
     frame = frame.assign(**{c: _empty_column(OBSERVATION_DTYPES[c], len(frame))
                             for c in OPTIONAL_COLUMNS if c not in frame.columns})
     missing = [c for c in OBSERVATION_DTYPES if c not in frame.columns]

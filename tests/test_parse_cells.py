@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+import struct
 
 import pytest
 
@@ -51,3 +53,21 @@ def test_repeated_texts_give_each_cell_its_own_result():
 def test_no_cell_gives_empty_arrays():
     parsed = parse_cells([])
     assert len(parsed.values) == len(parsed.statuses) == len(parsed.markers) == 0
+
+
+def test_plain_numbers_converted_together_are_parse_value_numbers_bit_for_bit():
+    generator = random.Random(8)
+
+    def digits() -> str:
+        return "".join(generator.choice("0123456789") for _ in range(generator.randint(1, 20)))
+
+    cells = ["-0", "-0,0", "00012", "12.5", "-3.25", "1" * 20 + "," + "9" * 20, ",5", "5,", "1,2,3", "1.2,5", "٣"]
+    for _ in range(5000):
+        cell = digits() + (generator.choice(",.") + digits() if generator.random() < 0.7 else "")
+        cells.append(("-" if generator.random() < 0.2 else "") + cell)
+    kept = cells[:8] + cells[10:]  # "1,2,3" and "1.2,5" are refused (see above)
+    parsed = parse_cells(kept)
+    for position, cell in enumerate(kept):
+        expected = parse_value(cell)
+        assert struct.pack("d", parsed.values[position]) == struct.pack("d", expected.value), cell
+        assert (parsed.statuses[position], parsed.markers[position]) == (expected.status, expected.marker), cell
