@@ -103,33 +103,60 @@ class ParsedCells:
 
 def parse_cells(cells: Sequence[object]) -> ParsedCells:
     """``parse_value`` over a column of cells, with the same result for each cell, without one
-    Python call per cell: published columns repeat a few thousand distinct texts over millions of
-    cells, so each distinct text is parsed once and the results are spread back over the cells.
-    Distinct plain numbers are converted together by Arrow, any other text by ``parse_value``.
+    Python call per cell (see parse_distinct).
 
     Raises CellParseError at the first cell ``parse_value`` refuses.
     """
-    cells = _object_array(cells)
-    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
-        # Distinct texts in order of first appearance: the first refused one is the first bad cell.
+    parsed = parse_distinct(cells)
+    return ParsedCells(parsed.values.take(parsed.codes), parsed.statuses.take(parsed.codes),
+                       parsed.markers.take(parsed.codes))
+
+
+@dataclass(frozen=True)
+class ParsedDistinct:
+    """``parse_value``'s result for each distinct cell, and where each cell's result is."""
+    codes: np.ndarray  # int: for each cell, the index of its distinct cell
+    cells: np.ndarray  # object: the distinct cells, in order of first appearance
+    values: np.ndarray  # float64, NaN where the status is not ok
+    statuses: np.ndarray  # object: one of STATUSES
+    markers: np.ndarray  # object: the text as published when it was not a plain number, else None
+
+
+def parse_distinct(cells: Sequence[object] | pd.Series) -> ParsedDistinct:
+    """Published columns repeat a few thousand distinct texts over millions of cells: each distinct
+    text is parsed once, plain numbers all together by Arrow, any other text by ``parse_value``.
+    A Series of text is factorized where it is (Arrow), without a Python string per cell.
+
+    Raises CellParseError at the first cell ``parse_value`` refuses.
+    """
+    codes = None
+    if isinstance(cells, pd.Series) and isinstance(cells.dtype, pd.StringDtype):
         codes, distinct = pd.factorize(cells)
-    else:  # typed cells (a workbook's numbers, None, NaN): rare, parsed one by one
-        codes, distinct = np.arange(len(cells)), cells
+        if (codes < 0).any():  # missing cells: parsed as typed cells below
+            codes, cells = None, cells.to_numpy(dtype=object)
+        else:
+            distinct = np.asarray(distinct, dtype=object)
+    if codes is None:
+        cells = _object_array(cells)
+        if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+            # Distinct texts in order of first appearance: the first refused one is the first bad cell.
+            codes, distinct = pd.factorize(cells)
+        else:  # typed cells (a workbook's numbers, None, NaN): rare, parsed one by one
+            codes, distinct = np.arange(len(cells)), cells
     values = np.full(len(distinct), np.nan)
     statuses = np.empty(len(distinct), dtype=object)
     markers = np.empty(len(distinct), dtype=object)
     plain = _plain_numbers(distinct)
     values[plain], statuses[plain] = _plain_values(distinct[plain]), OK
     for index in np.flatnonzero(~plain):
-        cell = distinct[index]
         try:
-            parsed = parse_value(cell)
+            parsed = parse_value(distinct[index])
         except ValueParseError as exc:
             raise CellParseError(str(exc), int(np.argmax(codes == index))) from None
         if parsed.value is not None:
             values[index] = parsed.value
         statuses[index], markers[index] = parsed.status, parsed.marker
-    return ParsedCells(values.take(codes), statuses.take(codes), markers.take(codes))
+    return ParsedDistinct(codes, distinct, values, statuses, markers)
 
 
 # Most distinct texts are plain numbers ("1320", "45,3", "-0", "12.5"): converted all at once by Arrow,

@@ -6,9 +6,11 @@ import math
 import random
 import struct
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from qpv_observatory.values import CellParseError, parse_cells, parse_value
+from qpv_observatory.values import CellParseError, parse_cells, parse_distinct, parse_value
 
 CELLS = ["45,3", " 1 320 ", "1\u202f320,5", "1\u00a0000", "12.5", "-0", "0", "s", "S", "nd", "n.d.", "ns", "so",
          "", "  ", "-", "nan", "NaN", "secret", "1e3", "+5", ".5", "1_000", 7, 2.5, None, float("nan")]
@@ -71,3 +73,23 @@ def test_plain_numbers_converted_together_are_parse_value_numbers_bit_for_bit():
         expected = parse_value(cell)
         assert struct.pack("d", parsed.values[position]) == struct.pack("d", expected.value), cell
         assert (parsed.statuses[position], parsed.markers[position]) == (expected.status, expected.marker), cell
+
+
+@pytest.mark.parametrize("cells", [CELLS[:23], ["2,5", "s", "2,5", "", "-0", "nd", "2,5"]])
+def test_a_text_series_is_parsed_as_its_cells(cells):
+    series = pd.Series(cells, dtype="str")
+    parsed = parse_distinct(series)
+    expected = parse_cells(cells)
+    assert list(parsed.cells[parsed.codes]) == [str(cell) for cell in cells]
+    np.testing.assert_array_equal(parsed.values[parsed.codes], expected.values)
+    assert list(parsed.statuses[parsed.codes]) == list(expected.statuses)
+    assert list(parsed.markers[parsed.codes]) == list(expected.markers)
+
+
+def test_a_text_series_names_its_first_bad_cell():
+    with pytest.raises(CellParseError) as caught:
+        parse_distinct(pd.Series(["1", "abc", "2", "abc", "x"], dtype="str"))
+    assert caught.value.position == 1
+    with pytest.raises(CellParseError) as caught:  # a missing cell is a blank one; the bad cell is still found
+        parse_distinct(pd.Series(["1", None, "2", "x"], dtype="str"))
+    assert caught.value.position == 3
