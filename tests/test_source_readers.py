@@ -230,6 +230,12 @@ def test_sig_ville_zero_means_not_available_only_where_the_catalogue_says_so(tmp
     assert status[("QP034005", "revenu_declare_d1_uc")] == "ok"  # a real zero
     assert status[("QP034005", "ecoles_maternelles_100m")] == "ok"
     assert status[("QP065003", "taux_pauvrete")] == "missing"
+    # The zero is kept as published, as the marker; the value stays empty.
+    indexed = obs.set_index(["territory_code", "indicator_id"])
+    assert indexed.loc[("QP065003", "demandeurs_emploi_abcde"), "marker"] == "0"
+    assert pd.isna(indexed.loc[("QP065003", "demandeurs_emploi_abcde"), "value"])
+    assert pd.isna(indexed.loc[("QP034005", "revenu_declare_d1_uc"), "marker"])
+    assert indexed.loc[("QP034005", "revenu_declare_d1_uc"), "value"] == 0
 
 
 def test_unknown_reader_and_unknown_layout_are_refused(tmp_path):
