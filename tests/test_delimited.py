@@ -57,7 +57,8 @@ def test_line_numbers_count_the_skipped_lines(tmp_path):
 
 def test_windows_1252_file_with_a_comma_separator(tmp_path):
     path = tmp_path / "f.csv"
-    path.write_bytes("TYPECOM,COM,LIBELLE\r\nCOM,01001,L'Abergement-Clémenciat\r\nCOM,01002,Œuilly\r\n".encode("cp1252"))
+    text = "TYPECOM,COM,LIBELLE\r\nCOM,01001,L'Abergement-Clémenciat\r\nCOM,01002,Œuilly\r\n"
+    path.write_bytes(text.encode("cp1252"))
     frame = read_delimited(path, "f.csv", ("COM",), sep=",")
     assert list(frame["LIBELLE"]) == ["L'Abergement-Clémenciat", "Œuilly"] and list(frame[LINE_COLUMN]) == [2, 3]
     pd.testing.assert_frame_equal(frame, csv_module_frame(path, sep=","), check_exact=True)
