@@ -8,6 +8,7 @@ honestly (a ratio of sums, never a mean of rates): they are kept in the observat
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from qpv_observatory.catalogue import DENOMINATOR_ROLE, NUMERATOR_ROLE
@@ -23,25 +24,45 @@ def count_column_ids(count_variables: dict[str, tuple[str, str]]) -> dict[str, s
     return {column: f"{indicator}{_SEPARATOR}{role}" for column, (indicator, role) in count_variables.items()}
 
 
+def is_count_id(indicator_id: str) -> bool:
+    """Whether a reader's indicator id is a count's pseudo-indicator (see count_column_ids)."""
+    return _SEPARATOR in indicator_id
+
+
 def fold_counts(frame: pd.DataFrame, display_name: str) -> pd.DataFrame:
-    """Split the reader's output into values and counts, and put each count beside its value."""
-    is_count = frame["indicator_id"].str.contains(_SEPARATOR, regex=False)
-    values, counts = frame[~is_count].copy(), frame[is_count]
-    if counts.empty:
+    """Split the reader's output into values and counts, and put each count beside its value.
+
+    The work is done on the few distinct indicator ids and on integer keys, not on the text of
+    millions of rows.
+    """
+    id_codes, distinct_ids = pd.factorize(frame["indicator_id"])  # -1: no id (never a count)
+    split = [distinct.partition(_SEPARATOR) for distinct in distinct_ids]
+    roles = np.array([role for _, _, role in split] + [""], dtype=object)[id_codes]
+    is_count = roles != ""
+    if not is_count.any():
         return frame
-    split = counts["indicator_id"].str.split(_SEPARATOR, n=1, expand=True)
-    counts = counts.assign(indicator_id=split[0], role=split[1])
-    key = ["indicator_id", "territory_code"]
+    # One integer per (indicator id, territory code), a count's indicator id being its value's.
+    indicator_codes, indicators = pd.factorize(np.array([indicator for indicator, _, _ in split], dtype=object))
+    row_indicators = np.append(indicator_codes, -1)[id_codes].astype("int64")
+    territory_codes = pd.factorize(frame["territory_code"])[0].astype("int64") + 1
+    keys = row_indicators * (territory_codes.max() + 1) + territory_codes
+    value_keys = keys[~is_count]
+    published = frame["value"].where(frame["status"] == OK).array  # a secret or missing count stays empty
+    folded = {}
     for role in (NUMERATOR_ROLE, DENOMINATOR_ROLE):
-        part = counts[counts["role"] == role]
-        orphans = part.merge(values[key], on=key, how="left", indicator=True)
-        orphans = orphans[orphans["_merge"] == "left_only"]
-        if len(orphans):
-            row = orphans.iloc[0]
-            raise SourceFileError(display_name, f"{role} de l'indicateur {row.indicator_id} sans valeur publiée "
-                                                f"pour le territoire {row.territory_code}", line=int(row.source_row))
-        # A secret or missing count stays empty: never 0, never used in a sum.
-        published = part["value"].where(part["status"] == OK)
-        by_key = pd.Series(published.array, index=pd.MultiIndex.from_frame(part[key]))
-        values[role] = by_key.reindex(pd.MultiIndex.from_frame(values[key])).array
-    return conform(values)
+        rows = np.flatnonzero(roles == role)
+        role_keys = pd.Index(keys[rows])
+        for refused, problem in ((~np.isin(role_keys, value_keys), "sans valeur publiée"),
+                                 (role_keys.duplicated(), "en double")):
+            if refused.any():
+                row = rows[np.argmax(refused)]
+                raise SourceFileError(display_name, f"{role} de l'indicateur {indicators[row_indicators[row]]} "
+                                                    f"{problem} pour le territoire {frame['territory_code'].iloc[row]}",
+                                      line=int(frame["source_row"].iloc[row]))
+        positions = role_keys.get_indexer(value_keys)
+        # A value without its count gets an empty one: never 0, never used in a sum.
+        folded[role] = published.take(np.where(positions < 0, -1, rows[positions]), allow_fill=True)
+    values = int((~is_count).sum())
+    # Readers put the counts last (the wide reader does): the values are then a slice, not a copy.
+    values = frame.iloc[:values] if not is_count[:values].any() else frame[~is_count]
+    return conform(values.assign(**folded))

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 OK = "ok"
 SECRET = "secret"  # "s": statistical secrecy
@@ -100,45 +103,85 @@ class ParsedCells:
 
 def parse_cells(cells: Sequence[object]) -> ParsedCells:
     """``parse_value`` over a column of cells, with the same result for each cell, without one
-    Python object per cell: the markers are looked up, the numbers converted in one go.
+    Python call per cell (see parse_distinct).
 
     Raises CellParseError at the first cell ``parse_value`` refuses.
     """
-    count = len(cells)
-    statuses = np.full(count, OK, dtype=object)
-    markers = np.full(count, None, dtype=object)
-    values = np.full(count, np.nan)
-    positions, compact = [], []
-    for position, cell in enumerate(cells):
-        if not isinstance(cell, str):  # a workbook's typed cell: rare, parsed one by one
-            parsed = _parse_at(cell, position)
-            statuses[position], markers[position] = parsed.status, parsed.marker
-            values[position] = np.nan if parsed.value is None else parsed.value
-            continue
-        text = cell.strip()
-        marker_status = MARKER_STATUS.get(text.lower())
-        if marker_status is not None:
-            statuses[position], markers[position] = marker_status, text or None
-            continue
-        text = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
-        if text.count(",") == 1 and "." not in text:
-            text = text.replace(",", ".")
-        positions.append(position)
-        compact.append(text)
-    try:
-        # numpy converts each text with Python's float(): the same numbers as parse_value.
-        numbers = np.array(compact, dtype=object).astype(np.float64)
-    except ValueError:
-        numbers = None
-    if numbers is None or not np.isfinite(numbers).all():
-        for position in positions:  # find the first bad cell, for its message
-            _parse_at(cells[position], position)
-    values[positions] = numbers
-    return ParsedCells(values, statuses, markers)
+    parsed = parse_distinct(cells)
+    return ParsedCells(parsed.values.take(parsed.codes), parsed.statuses.take(parsed.codes),
+                       parsed.markers.take(parsed.codes))
 
 
-def _parse_at(cell: object, position: int) -> ParsedValue:
-    try:
-        return parse_value(cell)
-    except ValueParseError as exc:
-        raise CellParseError(str(exc), position) from None
+@dataclass(frozen=True)
+class ParsedDistinct:
+    """``parse_value``'s result for each distinct cell, and where each cell's result is."""
+    codes: np.ndarray  # int: for each cell, the index of its distinct cell
+    cells: np.ndarray  # object: the distinct cells, in order of first appearance
+    values: np.ndarray  # float64, NaN where the status is not ok
+    statuses: np.ndarray  # object: one of STATUSES
+    markers: np.ndarray  # object: the text as published when it was not a plain number, else None
+
+
+def parse_distinct(cells: Sequence[object] | pd.Series) -> ParsedDistinct:
+    """Published columns repeat a few thousand distinct texts over millions of cells: each distinct
+    text is parsed once, plain numbers all together by Arrow, any other text by ``parse_value``.
+    A Series of text is factorized where it is (Arrow), without a Python string per cell.
+
+    Raises CellParseError at the first cell ``parse_value`` refuses.
+    """
+    codes = None
+    if isinstance(cells, pd.Series) and isinstance(cells.dtype, pd.StringDtype):
+        codes, distinct = pd.factorize(cells)
+        if (codes < 0).any():  # missing cells: parsed as typed cells below
+            codes, cells = None, cells.to_numpy(dtype=object)
+        else:
+            distinct = np.asarray(distinct, dtype=object)
+    if codes is None:
+        cells = _object_array(cells)
+        if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+            # Distinct texts in order of first appearance: the first refused one is the first bad cell.
+            codes, distinct = pd.factorize(cells)
+        else:  # typed cells (a workbook's numbers, None, NaN): rare, parsed one by one
+            codes, distinct = np.arange(len(cells)), cells
+    values = np.full(len(distinct), np.nan)
+    statuses = np.empty(len(distinct), dtype=object)
+    markers = np.empty(len(distinct), dtype=object)
+    plain = _plain_numbers(distinct)
+    values[plain], statuses[plain] = _plain_values(distinct[plain]), OK
+    for index in np.flatnonzero(~plain):
+        try:
+            parsed = parse_value(distinct[index])
+        except ValueParseError as exc:
+            raise CellParseError(str(exc), int(np.argmax(codes == index))) from None
+        if parsed.value is not None:
+            values[index] = parsed.value
+        statuses[index], markers[index] = parsed.status, parsed.marker
+    return ParsedDistinct(codes, distinct, values, statuses, markers)
+
+
+# Most distinct texts are plain numbers ("1320", "45,3", "-0", "12.5"): converted all at once by Arrow,
+# whose conversion of such a text is the same float as Python's float() (both correctly rounded).
+_PLAIN_NUMBER = r"^-?[0-9]{1,20}(?:[.,][0-9]{1,20})?$"
+
+
+def _plain_numbers(distinct: np.ndarray) -> np.ndarray:
+    """Which distinct cells are plain numbers (strings only; anything else goes to parse_value)."""
+    if not len(distinct) or pd.api.types.infer_dtype(distinct, skipna=False) != "string":
+        return np.zeros(len(distinct), dtype=bool)
+    texts = pa.array(distinct, type=pa.large_string())
+    return np.asarray(pc.match_substring_regex(texts, _PLAIN_NUMBER), dtype=bool)
+
+
+def _plain_values(texts: np.ndarray) -> np.ndarray:
+    decimal_points = pc.replace_substring(pa.array(texts, type=pa.large_string()), ",", ".")
+    return np.asarray(pc.cast(decimal_points, pa.float64()), dtype=np.float64)
+
+
+def _object_array(cells: Sequence[object]) -> np.ndarray:
+    """The cells as a 1-D object array, without letting numpy nest or convert them."""
+    if isinstance(cells, np.ndarray) and cells.dtype == object and cells.ndim == 1:
+        return cells
+    array = np.empty(len(cells), dtype=object)
+    array[:] = list(cells)
+    return array
+

@@ -61,3 +61,32 @@ def test_an_unknown_role_in_the_catalogue_is_refused(tmp_path, catalogue):
         load_catalogue(catalogue)
     lines = (catalogue / "source_variables.csv").read_text(encoding="utf-8").splitlines()
     assert error.value.column == "role" and error.value.line == len(lines)
+
+
+def test_a_count_without_its_value_column_names_the_first_territory(tmp_path, catalogue):
+    text = "CODGEO;LIBGEO;NIVGEO;NB_PAUVRES\r\nQP079001;Clou Bouchet;QP;1 420\r\n79191;Niort;COM;8 700\r\n"
+    with pytest.raises(SourceFileError, match="numerator de l'indicateur taux_pauvrete sans valeur publiée "
+                                              "pour le territoire QP079001") as error:
+        read(tmp_path, catalogue, text)
+    assert error.value.line == 2
+
+
+def test_a_territory_read_twice_with_its_counts_is_refused_at_its_second_line(tmp_path, catalogue):
+    text = FILE_TEXT + "QP079002;Tour Chabot Gavacherie;QP;s;s;1 200\r\n"
+    with pytest.raises(SourceFileError, match="numerator de l'indicateur taux_pauvrete en double "
+                                              "pour le territoire QP079002") as error:
+        read(tmp_path, catalogue, text)
+    assert error.value.line == 5
+
+
+def test_counts_follow_their_value_whatever_the_row_order(tmp_path, catalogue):
+    # The counts of each territory land on that territory's value, not on a neighbour's.
+    text = ("CODGEO;LIBGEO;NIVGEO;NB_PERS;DISP_TP6019;NB_PAUVRES\r\n"
+            "79191;Niort;COM;56 500;15,4;8 700\r\n"
+            "QP079002;Tour Chabot Gavacherie;QP;1 200;nd;ns\r\n"
+            "QP079001;Clou Bouchet;QP;2 596;54,7;1 420\r\n")
+    obs = read(tmp_path, catalogue, text)
+    assert list(obs["territory_code"]) == ["79191", "QP079002", "QP079001"]
+    assert list(obs["numerator"].astype(object)) == [8700.0, pd.NA, 1420.0]
+    assert list(obs["denominator"].astype(object)) == [56500.0, 1200.0, 2596.0]
+    assert list(obs["source_row"]) == [2, 3, 4] and str(obs["numerator"].dtype) == "Float64"

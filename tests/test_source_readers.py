@@ -201,6 +201,22 @@ def test_france_travail_quarter_and_total_rows(tmp_path):
     assert (caught.value.line, caught.value.column) == (2, "Date")
 
 
+def test_france_travail_names_the_first_bad_date_and_normalises_codes(tmp_path):
+    variables = CATALOGUE.variables_for("france_travail", 2024)
+    lines = DEFM.splitlines(keepends=True)
+    # Dates are checked once per distinct text: the first bad row is still the one named.
+    text = "".join([*lines[:3], lines[3].replace("2024-T4", "2024T4"), lines[4].replace("2024-T4", "T4"),
+                    lines[5].replace("2024-T4", "2024T4")])
+    with pytest.raises(SourceFileError, match="trimestre '2024T4'") as caught:
+        read_defm_communes(write_text(tmp_path, "defm.csv", text), "data/raw/defm.csv", "france_travail", 2024,
+                           "l", variables, period="2024-T4")
+    assert (caught.value.line, caught.value.column) == (4, "Date")
+    text = DEFM.replace("2024-T4;79003;", "2024-T4; 79003 ;")
+    obs = read_defm_communes(write_text(tmp_path, "defm.csv", text), "data/raw/defm.csv", "france_travail", 2024,
+                             "l", variables, period="2024-T4")
+    assert list(obs["territory_code"]) == ["79191", "79191", "79003"] and list(obs["source_row"]) == [3, 4, 5]
+
+
 def test_sig_ville_zero_means_not_available_only_where_the_catalogue_says_so(tmp_path):
     text = ("\ufeffcode_qp,nom_qp,nom_commune,tp60,percou,decuc_d1,ec_mat,abcde\n"
             "QP034005,Mosson,Montpellier,59.5,0,0,0,3920\n"
@@ -214,6 +230,12 @@ def test_sig_ville_zero_means_not_available_only_where_the_catalogue_says_so(tmp
     assert status[("QP034005", "revenu_declare_d1_uc")] == "ok"  # a real zero
     assert status[("QP034005", "ecoles_maternelles_100m")] == "ok"
     assert status[("QP065003", "taux_pauvrete")] == "missing"
+    # The zero is kept as published, as the marker; the value stays empty.
+    indexed = obs.set_index(["territory_code", "indicator_id"])
+    assert indexed.loc[("QP065003", "demandeurs_emploi_abcde"), "marker"] == "0"
+    assert pd.isna(indexed.loc[("QP065003", "demandeurs_emploi_abcde"), "value"])
+    assert pd.isna(indexed.loc[("QP034005", "revenu_declare_d1_uc"), "marker"])
+    assert indexed.loc[("QP034005", "revenu_declare_d1_uc"), "value"] == 0
 
 
 def test_unknown_reader_and_unknown_layout_are_refused(tmp_path):

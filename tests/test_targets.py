@@ -277,5 +277,5 @@ def test_templates_are_written_and_never_overwrite(tmp_path, capsys):
     assert (tmp_path / "contrats.csv").read_text(encoding="utf-8-sig").strip().split(";") == list(CONTRACT_FORM)
     assert cli_main(["targets-template", str(tmp_path)]) == 1
     assert cli_main(["targets-template", str(tmp_path / "x"), "--format", "xlsx"]) == 0
-    notice = pd.read_excel(tmp_path / "x" / "remontees_partenaires.xlsx", sheet_name="notice")
+    notice = pd.read_excel(tmp_path / "x" / "remontees_partenaires.xlsx", sheet_name="notice", engine="openpyxl")
     assert list(notice["colonne"]) == list(TEMPLATES["remontees_partenaires"])

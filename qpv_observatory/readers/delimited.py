@@ -6,9 +6,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from qpv_observatory.errors import SourceFileError
 
@@ -54,6 +59,17 @@ def read_delimited(path: Path, display_name: str, required_columns: tuple[str, .
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise SourceFileError(display_name, f"colonne(s) en double : {', '.join(duplicated)}", line=1)
+    frame, lines = _arrow_rows(text, sep, header)
+    if frame is None:
+        frame, lines = _csv_rows(reader, header, display_name)
+    if not len(lines):
+        raise SourceFileError(display_name, "aucune ligne de données après l'en-tête")
+    frame[LINE_COLUMN] = lines
+    return frame
+
+
+def _csv_rows(reader, header: list[str], display_name: str) -> tuple[pd.DataFrame, list[int]]:
+    """Rows one by one with the csv module: any file, and the line of whatever is wrong in it."""
     records, lines = [], []
     for row in reader:
         if not any(cell.strip() for cell in row):
@@ -63,8 +79,49 @@ def read_delimited(path: Path, display_name: str, required_columns: tuple[str, .
                                                 "ligne tronquée ou séparateur dans une valeur", line=reader.line_num)
         records.append(row)
         lines.append(reader.line_num)
-    if not records:
-        raise SourceFileError(display_name, "aucune ligne de données après l'en-tête")
-    frame = pd.DataFrame(records, columns=header, dtype=str)
-    frame[LINE_COLUMN] = lines
-    return frame
+    return pd.DataFrame(records, columns=header, dtype=str), lines
+
+
+# What str.strip() removes (str.isspace), in RE2 syntax: a cell with any other character is not blank.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_NOT_BLANK = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+
+
+def _arrow_rows(text: str, sep: str, header: list[str]) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """The data rows parsed by Arrow's CSV reader, with the line of each: the same cells as the csv
+    module gives, many times faster, for the files where the two cannot differ (one row per line:
+    no quote, no NUL, no lone carriage return, the header on the first line, every row complete).
+    None otherwise, and for any file Arrow refuses: the csv module reads it and names what is wrong.
+    """
+    first_line_end = text.find("\n")
+    if ('"' in text or "\0" in text or text.count("\r") != text.count("\r\n")
+            or not text[:first_line_end if first_line_end >= 0 else len(text)].strip("\r")):
+        return None, np.array([], dtype="int64")
+    data = text.encode("utf-8")
+    names = [f"c{index}" for index in range(len(header))]
+    try:
+        table = pa_csv.read_csv(pa.py_buffer(data),
+                                pa_csv.ReadOptions(column_names=names, skip_rows=1, use_threads=False),
+                                pa_csv.ParseOptions(delimiter=sep, quote_char=False, ignore_empty_lines=True),
+                                pa_csv.ConvertOptions(column_types=dict.fromkeys(names, pa.large_string())))
+    except pa.ArrowInvalid:
+        return None, np.array([], dtype="int64")
+    # The line of each row: the non-empty physical lines (Arrow skips the empty ones), header first.
+    bytes_ = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(bytes_ == ord("\n"))
+    starts = np.concatenate([[0], ends + 1])
+    ends = np.concatenate([ends, [len(bytes_)]])
+    ends -= (ends > starts) & (bytes_[np.maximum(ends - 1, 0)] == ord("\r"))
+    lines = np.flatnonzero(ends > starts)[1:] + 1
+    if len(lines) != table.num_rows:
+        return None, np.array([], dtype="int64")
+    columns = [table.column(name) for name in names]
+    # Rows whose cells are all blank are skipped, as the csv path does.
+    maybe_blank = np.flatnonzero(~np.asarray(pc.match_substring_regex(columns[0], _NOT_BLANK)))
+    blank = [row for row in maybe_blank if not any(column[int(row)].as_py().strip() for column in columns)]
+    keep = np.ones(len(lines), dtype=bool)
+    keep[blank] = False
+    if not keep.all():
+        columns, lines = [column.filter(pa.array(keep)) for column in columns], lines[keep]
+    return pd.DataFrame({name: pd.array(column, dtype="str") for name, column in zip(header, columns)}), lines

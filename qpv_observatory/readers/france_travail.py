@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.observations import conform
+from qpv_observatory.observations import conform, text_array
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import COMMUNE, is_valid_code, normalise_code
 from qpv_observatory.values import CellParseError, parse_cells
@@ -29,10 +29,12 @@ def read_defm_communes(path: Path, display_name: str, source: str, vintage: int,
     raw = read_delimited(path, display_name, DEFM_COLUMNS)
     raw = raw[~raw["Code_commune"].str.strip().str.lower().eq(TOTAL)
               & ~raw["Libelle_commune"].str.strip().str.lower().eq(TOTAL)]
-    for date, line in zip(raw["Date"], raw[LINE_COLUMN]):
-        if not QUARTER_RE.match(date.strip()):
-            raise SourceFileError(display_name, f"trimestre {date!r} : format AAAA-TN attendu (ex. 2024-T4)",
-                                  line=int(line), column="Date")
+    date_codes, dates = pd.factorize(raw["Date"])  # each distinct date checked once, the first bad row named
+    bad = np.array([not QUARTER_RE.match(date.strip()) for date in dates] + [False])[date_codes]
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise SourceFileError(display_name, f"trimestre {raw['Date'].iloc[first]!r} : format AAAA-TN attendu "
+                                            "(ex. 2024-T4)", line=int(raw[LINE_COLUMN].iloc[first]), column="Date")
     raw = raw.assign(Date=raw["Date"].str.strip())
     quarters = sorted(q for q in raw["Date"].unique() if q.startswith(f"{vintage}-"))
     if period:
@@ -50,7 +52,8 @@ def read_defm_communes(path: Path, display_name: str, source: str, vintage: int,
         raise SourceFileError(display_name, f"aucune catégorie connue pour {period} ; attendu au moins une de : "
                                             f"{', '.join(sorted(variables))}", column="Categorie")
     lines = rows[LINE_COLUMN].to_numpy(dtype="int64")
-    codes = rows["Code_commune"].map(normalise_code).to_numpy(dtype=object)
+    code_cells = rows["Code_commune"]
+    codes = code_cells.map({cell: normalise_code(cell) for cell in code_cells.unique()}).to_numpy(dtype=object)
     checked = {code: is_valid_code(code, COMMUNE) for code in set(codes)}
     valid = np.array([checked[code] for code in codes], dtype=bool)
     cells = rows["Nombre"].to_numpy(dtype=object)
@@ -64,8 +67,9 @@ def read_defm_communes(path: Path, display_name: str, source: str, vintage: int,
         raise SourceFileError(display_name, f"code commune {codes[first_bad_code]!r} invalide",
                               line=int(lines[first_bad_code]), column="Code_commune")
     return conform(pd.DataFrame({
-        "indicator_id": rows["Categorie"].str.strip().map(variables).to_numpy(dtype=object), "territory_code": codes,
-        "territory_level": COMMUNE, "year": int(period[:4]), "value": parsed.values, "status": parsed.statuses,
-        "marker": parsed.markers, "source": source, "source_label": source_label, "vintage": vintage, "period": period,
+        "indicator_id": text_array(rows["Categorie"].str.strip().map(variables).to_numpy(dtype=object)),
+        "territory_code": text_array(codes), "territory_level": COMMUNE, "year": int(period[:4]),
+        "value": parsed.values, "status": text_array(parsed.statuses), "marker": text_array(parsed.markers),
+        "source": source, "source_label": source_label, "vintage": vintage, "period": period,
         "source_file": display_name, "source_row": lines,
     }))

@@ -46,7 +46,9 @@ def read_cog_communes(path: Path, display_name: str, geography: int = 0) -> Refe
 
 def read_epci_composition(path: Path, display_name: str, geography: int = 0) -> Referential:
     """INSEE EPCI composition workbook, sheet ``Composition_communale`` (title block above)."""
-    raw, sheet = read_xlsx_table(path, display_name, EPCI_COMPOSITION_COLUMNS, preferred_sheet=EPCI_COMPOSITION_SHEET)
+    # Codes and names only (an empty code is refused): calamine reads it, many times faster than openpyxl.
+    raw, sheet = read_xlsx_table(path, display_name, EPCI_COMPOSITION_COLUMNS, preferred_sheet=EPCI_COMPOSITION_SHEET,
+                                 engine="calamine")
     where = f"{display_name}, feuille {sheet}"
     raw = raw[raw["EPCI"].str.strip().str.upper() != NO_EPCI]
     communes = _check_codes(raw, "CODGEO", COMMUNE, where)

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qpv_observatory.counts import is_count_id
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.observations import conform
+from qpv_observatory.observations import conform, text_from_codes
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
                                          is_valid_code, level_from_code, normalise_code)
-from qpv_observatory.values import NOT_AVAILABLE, CellParseError, parse_cells
+from qpv_observatory.values import NOT_AVAILABLE, CellParseError, parse_distinct
 
 
 @dataclass(frozen=True)
@@ -93,34 +94,49 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         raise SourceFileError(display_name, f"code {codes.iloc[first]!r} invalide pour le niveau {levels.iloc[first]}",
                               line=int(raw[LINE_COLUMN].iloc[first]), column=layout.code_column)
     lines = raw[LINE_COLUMN].to_numpy(dtype="int64")
-    values, statuses, markers = [], [], []
-    for column in value_columns:  # column after column, as the file's rows within each
-        cells = raw[column].to_numpy(dtype=object)
-        try:
-            parsed = parse_cells(cells)
-        except CellParseError as exc:
-            raise SourceFileError(display_name, str(exc), line=int(lines[exc.position]), column=column) from None
-        column_values, column_statuses, column_markers = parsed.values, parsed.statuses, parsed.markers
-        if column in zero_not_available:
-            zero = column_values == 0
-            if zero.any():
-                column_values, column_statuses, column_markers = (column_values.copy(), column_statuses.copy(),
-                                                                  column_markers.copy())
-                column_values[zero] = np.nan
-                column_statuses[zero] = NOT_AVAILABLE
-                column_markers[zero] = [str(cell).strip() for cell in cells[zero]]
-        values.append(column_values)
-        statuses.append(column_statuses)
-        markers.append(column_markers)
-    # One frame for all the columns: building one per column costs more than the parsing.
+    count = len(raw)
+    # Column after column, as the file's rows within each: parsed in one go (the same texts recur
+    # from one column to the next), the first bad cell still named by its line and column.
+    try:
+        parsed = parse_distinct(pd.concat([raw[column] for column in value_columns], ignore_index=True))
+    except CellParseError as exc:
+        column, row = divmod(exc.position, count)
+        raise SourceFileError(display_name, str(exc), line=int(lines[row]), column=value_columns[column]) from None
+    cell_codes = parsed.codes
+    values = parsed.values.take(cell_codes)
+    # Statuses and markers as codes into a few labels; a zero the source writes for "not available"
+    # becomes that status, with its text as marker (the labels after the markers' own).
+    status_codes, status_labels = pd.factorize(np.append(parsed.statuses, NOT_AVAILABLE))
+    marker_codes, marker_labels = pd.factorize(parsed.markers)
+    statuses, markers = status_codes[cell_codes], marker_codes[cell_codes]
+    zero_columns = [index for index, column in enumerate(value_columns) if column in zero_not_available]
+    if zero_columns:
+        zero = np.zeros(len(values), dtype=bool)
+        for index in zero_columns:
+            zero[index * count:(index + 1) * count] = True
+        zero &= values == 0
+        values[zero] = np.nan
+        statuses[zero] = status_codes[-1]
+        markers[zero] = len(marker_labels) + cell_codes[zero]
+        marker_labels = [*marker_labels, *(str(cell).strip() for cell in parsed.cells)]
+    # The counts beside a rate (pseudo-indicators) after the values, so that fold_counts can keep the
+    # values without copying them; each kind in the file's order.
+    order = sorted(range(len(value_columns)), key=lambda index: is_count_id(variables[value_columns[index]]))
+    if order != sorted(order):
+        rows = (np.array(order)[:, None] * count + np.arange(count)).ravel()
+        values, statuses, markers = values[rows], statuses[rows], markers[rows]
+        value_columns = [value_columns[index] for index in order]
+    # One frame for all the columns, its texts built from their few distinct values.
     repeat = len(value_columns)
+    code_codes, code_labels = pd.factorize(codes)
+    level_codes, level_labels = pd.factorize(levels)
     return conform(pd.DataFrame({
-        "indicator_id": np.repeat(np.array([variables[c] for c in value_columns], dtype=object), len(raw)),
-        "territory_code": np.tile(codes.to_numpy(dtype=object), repeat),
-        "territory_level": np.tile(levels.to_numpy(dtype=object), repeat),
-        "year": vintage, "value": np.concatenate(values), "status": np.concatenate(statuses),
-        "marker": np.concatenate(markers), "source": source, "source_label": source_label, "vintage": vintage,
-        "source_file": display_name, "source_row": np.tile(lines, repeat),
+        "indicator_id": text_from_codes(np.repeat(np.arange(repeat), count), [variables[c] for c in value_columns]),
+        "territory_code": text_from_codes(np.tile(code_codes, repeat), code_labels),
+        "territory_level": text_from_codes(np.tile(level_codes, repeat), level_labels),
+        "year": vintage, "value": values, "status": text_from_codes(statuses, status_labels),
+        "marker": text_from_codes(markers, marker_labels), "source": source, "source_label": source_label,
+        "vintage": vintage, "source_file": display_name, "source_row": np.tile(lines, repeat),
     }))
 
 
