@@ -12,13 +12,16 @@ both values are published numbers: a secret or missing cell yields an empty gap,
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.territories import (COMMUNE, COMMUNE_HORS_QPV, EPCI, EPCI_HORS_QPV, FRANCE, FRANCE_METRO, QPV,
                                          QPV_CONTRACT, QPV_FRANCE, UNITE_URBAINE)
 from qpv_observatory.values import OK, SECRET
+from qpv_observatory.warehouse import MEMORY_LIMIT
 
 GAP_COLUMNS = [
     "qpv_code", "qpv_name", "indicator_id", "year", "source", "source_label",
@@ -55,88 +58,125 @@ def _situation(gap: pd.Series, polarity: pd.Series) -> pd.Series:
     return pd.Series(situation, index=gap.index, dtype="str").where(~np.isnan(value), None)
 
 
-def _comparison_rows(qpv: pd.DataFrame, pairs: pd.DataFrame, link_column: str, comparison: pd.DataFrame,
-                     level: str, how: str) -> pd.DataFrame:
-    """QPV figures beside the comparison territory's figure of the same indicator, year and source.
+def _arrow_table(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
+    """Columns of ``frame`` (name in the frame -> name in the table) as an Arrow table, plus its row number ``_row``.
 
-    ``pairs`` links qpv_code to ``link_column``; ``comparison`` has the key, ``link_column``,
-    the comparison code, value, status and reason.
+    Arrow-backed strings are handed over without a copy; nullable numbers keep their nulls.
     """
-    key = ["indicator_id", "year", "source"]
-    linked = qpv.merge(pairs, left_on="territory_code", right_on="qpv_code")
-    merged = linked.merge(comparison, how=how, on=key + [link_column], suffixes=("_qpv", "_cmp"))
-    return pd.DataFrame({
-        "qpv_code": merged["qpv_code"],
-        "indicator_id": merged["indicator_id"],
-        "year": merged["year"],
-        "source": merged["source"],
-        "source_label": merged["source_label"],
-        "comparison_level": level,
-        "comparison_code": merged["comparison_code"].fillna(merged[link_column]),
-        "comparison_name": merged["comparison_name"],
-        "qpv_value": merged["value_qpv"],
-        "qpv_status": merged["status_qpv"],
-        "comparison_value": merged["value_cmp"],
-        "comparison_status": merged["status_cmp"].fillna(NO_COMPARISON_VALUE),
-        "comparison_reason": merged["comparison_reason"],
-    })
+    arrays = {name: pa.array(frame[column], from_pandas=True) for column, name in columns.items()}
+    arrays["_row"] = pa.array(np.arange(len(frame), dtype="int64"))
+    return pa.table(arrays)
+
+
+def _link_pairs(links: pd.DataFrame) -> pd.DataFrame:
+    """One row per QPV, comparison level reached through the referential and link code (first occurrence kept)."""
+    parts = [pd.DataFrame({"qpv_code": pairs["qpv_code"], "level": level, "link": pairs[column], "_row": range(len(pairs))})
+             for level, column, pairs in _pair_sources(links)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pair_sources(links: pd.DataFrame):
+    """(level, link column, pairs) for each level reached from a QPV through a link column of the referential."""
+    for level, column in LINKED_LEVELS:
+        yield level, column, links[["qpv_code", column]].drop_duplicates()
+    for level, column in DERIVED_LEVELS:
+        yield level, column, links[["qpv_code", column]].drop_duplicates()
+    if UNIT_LINK_COLUMN in links.columns:
+        yield UNITE_URBAINE, UNIT_LINK_COLUMN, links[["qpv_code", UNIT_LINK_COLUMN]].dropna().drop_duplicates()
+
+
+# Every QPV figure beside the figures of the same indicator, year and source of its comparison territories.
+# Null keys match as in a pandas merge (IS NOT DISTINCT FROM). The commune and the EPCI are kept when they have no
+# figure (comparison status "absent"); the other levels only when they have one. Rows come out in the published order;
+# ties (never in validated data) keep the order of the QPV figure, the referential link and the comparison figure.
+GAPS_SQL = f"""
+WITH qpv AS (
+    SELECT * FROM obs WHERE territory_level = '{QPV}'
+), comparison AS (
+    SELECT territory_level AS level, territory_code AS link, indicator_id, year, source,
+           territory_code AS comparison_code, NULL::VARCHAR AS given_name, value, status,
+           NULL::VARCHAR AS comparison_reason, _row
+    FROM obs WHERE territory_level IN ('{COMMUNE}', '{EPCI}', '{UNITE_URBAINE}')
+    UNION ALL
+    SELECT territory_level, parent_code, indicator_id, year, source, territory_code, territory_name, value, status,
+           reason, _row
+    FROM derived
+), linked AS (
+    SELECT q.territory_code AS qpv_code, q.indicator_id, q.year, q.source, q.source_label, p.level AS comparison_level,
+           coalesce(c.comparison_code, p.link) AS comparison_code, c.given_name, q.value AS qpv_value,
+           q.status AS qpv_status, c.value AS comparison_value, coalesce(c.status, '{NO_COMPARISON_VALUE}') AS comparison_status,
+           c.comparison_reason, q._row AS _qpv_row, p._row AS _pair_row, c._row AS _comparison_row
+    FROM qpv AS q
+    JOIN pairs AS p ON p.qpv_code IS NOT DISTINCT FROM q.territory_code
+    LEFT JOIN comparison AS c
+        ON c.level = p.level AND c.link IS NOT DISTINCT FROM p.link AND c.indicator_id IS NOT DISTINCT FROM q.indicator_id
+       AND c.year IS NOT DISTINCT FROM q.year AND c.source IS NOT DISTINCT FROM q.source
+    WHERE p.level IN ('{COMMUNE}', '{EPCI}') OR c._row IS NOT NULL
+), national AS (
+    SELECT q.territory_code AS qpv_code, q.indicator_id, q.year, q.source, q.source_label,
+           c.territory_level AS comparison_level, c.territory_code AS comparison_code, NULL::VARCHAR AS given_name,
+           q.value AS qpv_value, q.status AS qpv_status, c.value AS comparison_value, c.status AS comparison_status,
+           NULL::VARCHAR AS comparison_reason, q._row AS _qpv_row, 0 AS _pair_row, c._row AS _comparison_row
+    FROM qpv AS q
+    JOIN obs AS c
+        ON c.territory_level IN ({", ".join(f"'{level}'" for level in NATIONAL_LEVELS)})
+       AND c.indicator_id IS NOT DISTINCT FROM q.indicator_id AND c.year IS NOT DISTINCT FROM q.year
+       AND c.source IS NOT DISTINCT FROM q.source
+), gaps AS (
+    SELECT * FROM linked UNION ALL SELECT * FROM national
+)
+SELECT g.qpv_code, qn.name AS qpv_name, g.indicator_id, g.year, g.source, g.source_label, g.comparison_level,
+       g.comparison_code, coalesce(g.given_name, cn.name) AS comparison_name, g.qpv_value, g.qpv_status,
+       g.comparison_value, g.comparison_status,
+       CASE WHEN i.unit = '%' THEN 'points' ELSE i.unit END AS gap_unit, i.polarity, g.comparison_reason
+FROM gaps AS g
+LEFT JOIN names AS qn ON qn.territory_code = g.qpv_code AND qn.territory_level = '{QPV}'
+LEFT JOIN names AS cn ON cn.territory_code = g.comparison_code AND cn.territory_level = g.comparison_level
+LEFT JOIN indicators AS i ON i.indicator_id = g.indicator_id
+ORDER BY g.indicator_id, g.year, g.source, g.qpv_code, g.comparison_level, g.comparison_code NULLS LAST,
+         g._qpv_row, g._pair_row, g._comparison_row
+"""
 
 
 def compute_gaps(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
                  derived: pd.DataFrame | None = None) -> pd.DataFrame:
-    """``derived``: the table of aggregation.derive_comparison_territories, when available."""
+    """``derived``: the table of aggregation.derive_comparison_territories, when available.
+
+    The joins run as one DuckDB statement over the frames (handed over as Arrow tables); gap, ratio and
+    situation are then computed with pandas on the joined figures.
+    """
     territories = referential.territories
-    # A plain dict: one look-up per gap row, where a pandas MultiIndex look-up costs microseconds.
-    names = dict(zip(zip(territories["territory_code"], territories["territory_level"]), territories["name"]))
-    qpv = observations[observations["territory_level"] == QPV]
-    key = ["indicator_id", "year", "source"]
-    parts = []
-
-    def source_figures(level: str, link_column: str) -> pd.DataFrame:
-        rows = observations[observations["territory_level"] == level]
-        return pd.DataFrame({**{k: rows[k] for k in key}, link_column: rows["territory_code"],
-                             "comparison_code": rows["territory_code"], "comparison_name": None,
-                             "value": rows["value"], "status": rows["status"], "comparison_reason": None})
-
-    for level, link_column in LINKED_LEVELS:
-        pairs = referential.qpv_links[["qpv_code", link_column]].drop_duplicates()
-        parts.append(_comparison_rows(qpv, pairs, link_column, source_figures(level, link_column), level, "left"))
-    if derived is not None and len(derived):
-        # Listed when published, or withheld by secrecy so that the reason shows beside the QPV;
-        # other derived territories that cannot be computed are explained in the derived table only.
-        shown = derived[derived["status"].isin([OK, SECRET])]
-        for level, link_column in DERIVED_LEVELS:
-            rows = shown[shown["territory_level"] == level]
-            comparison = pd.DataFrame({**{k: rows[k] for k in key}, link_column: rows["parent_code"],
-                                       "comparison_code": rows["territory_code"], "comparison_name": rows["territory_name"],
-                                       "value": rows["value"], "status": rows["status"], "comparison_reason": rows["reason"]})
-            pairs = referential.qpv_links[["qpv_code", link_column]].drop_duplicates()
-            parts.append(_comparison_rows(qpv, pairs, link_column, comparison, level, "inner"))
-    if UNIT_LINK_COLUMN in referential.qpv_links.columns:
-        pairs = referential.qpv_links[["qpv_code", UNIT_LINK_COLUMN]].dropna().drop_duplicates()
-        parts.append(_comparison_rows(qpv, pairs, UNIT_LINK_COLUMN, source_figures(UNITE_URBAINE, UNIT_LINK_COLUMN),
-                                      UNITE_URBAINE, "inner"))
-    for level in NATIONAL_LEVELS:
-        # One territory per national level: every QPV is compared with it.
-        pairs = pd.DataFrame({"qpv_code": qpv["territory_code"].unique(), "_all": 1})
-        parts.append(_comparison_rows(qpv, pairs, "_all", source_figures(level, "_all").assign(_all=1), level, "inner"))
-    gaps = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    # One name per code and level, the last listed winning (as a dict built from the rows would).
+    names = territories.drop_duplicates(["territory_code", "territory_level"], keep="last")
+    if derived is None:
+        derived = pd.DataFrame(columns=["indicator_id", "year", "source", "territory_level", "territory_code",
+                                        "territory_name", "parent_code", "value", "status", "reason"])
+    # Listed when published, or withheld by secrecy so that the reason shows beside the QPV;
+    # other derived territories that cannot be computed are explained in the derived table only.
+    shown = derived[derived["status"].isin([OK, SECRET])
+                    & derived["territory_level"].isin([level for level, _ in DERIVED_LEVELS])]
+    key = {"indicator_id": "indicator_id", "year": "year", "source": "source"}
+    tables = {
+        "obs": _arrow_table(observations, {**key, "territory_code": "territory_code", "territory_level": "territory_level",
+                                           "source_label": "source_label", "value": "value", "status": "status"}),
+        "derived": _arrow_table(shown, {**key, "territory_level": "territory_level", "territory_code": "territory_code",
+                                        "territory_name": "territory_name", "parent_code": "parent_code",
+                                        "value": "value", "status": "status", "reason": "reason"}),
+        "pairs": _arrow_table(_link_pairs(referential.qpv_links), {"qpv_code": "qpv_code", "level": "level", "link": "link"}),
+        "names": _arrow_table(names, {"territory_code": "territory_code", "territory_level": "territory_level", "name": "name"}),
+        "indicators": _arrow_table(indicators, {"indicator_id": "indicator_id", "unit": "unit", "polarity": "polarity"}),
+    }
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
+        for name, table in tables.items():
+            con.register(name, table)
+        joined = con.sql(GAPS_SQL).to_arrow_table()
+    gaps = joined.to_pandas(types_mapper={pa.float64(): pd.Float64Dtype()}.get)
     both_ok = (gaps["qpv_status"] == OK) & (gaps["comparison_status"] == OK)
     gaps["gap"] = (gaps["qpv_value"] - gaps["comparison_value"]).where(both_ok).round(PRECISION)
     nonzero = both_ok & (gaps["comparison_value"] != 0)
     gaps["ratio"] = (gaps["qpv_value"] / gaps["comparison_value"].where(nonzero)).where(nonzero).round(PRECISION)
-    meta = indicators.set_index("indicator_id")
-    gaps["gap_unit"] = gaps["indicator_id"].map(meta["unit"]).replace({"%": "points"})
-    gaps["qpv_situation"] = _situation(gaps["gap"], gaps["indicator_id"].map(meta["polarity"]))
-    gaps["qpv_name"] = [names.get((c, QPV)) for c in gaps["qpv_code"]]
-    gaps["comparison_name"] = [given if isinstance(given, str) else names.get((c, lvl)) for given, c, lvl
-                               in zip(gaps["comparison_name"], gaps["comparison_code"], gaps["comparison_level"])]
-    gaps = gaps.astype({"gap": "Float64", "ratio": "Float64", "qpv_value": "Float64", "comparison_value": "Float64",
-                        "comparison_reason": "str"})
-    gaps["comparison_reason"] = gaps["comparison_reason"].where(gaps["comparison_reason"].notna(), None)
-    return (gaps[GAP_COLUMNS]
-            .sort_values(["indicator_id", "year", "source", "qpv_code", "comparison_level", "comparison_code"], kind="mergesort")
-            .reset_index(drop=True))
+    gaps["qpv_situation"] = _situation(gaps["gap"], gaps["polarity"])
+    return gaps.astype({"year": observations["year"].dtype})[GAP_COLUMNS]
 
 
 def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
