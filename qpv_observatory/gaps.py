@@ -45,17 +45,17 @@ PRECISION = 6
 NO_COMPARISON_VALUE = "absent"  # no source file has a row for the comparison territory
 
 
+# Situation labels, by the code _situation gives them (0: no gap to judge).
+SITUATIONS = pa.array([None, "neutral", "unfavourable", "favourable", "equal"], pa.large_string())
+
+
 def _situation(gap: pd.Series, polarity: pd.Series) -> pd.Series:
     """Whether the QPV is worse or better off than the comparison territory, per the indicator's polarity."""
-    value = gap.astype("float64").to_numpy()  # NA -> NaN, so that no comparison is made on it
-    worse_if_higher = np.where(polarity.to_numpy() == "higher_is_better", -1.0, 1.0)
-    signed = value * worse_if_higher
-    situation = np.select(
-        [np.isnan(value), polarity.to_numpy() == "neutral", signed > 0, signed < 0],
-        [None, "neutral", "unfavourable", "favourable"],
-        default="equal",
-    )
-    return pd.Series(situation, index=gap.index, dtype="str").where(~np.isnan(value), None)
+    value = gap.to_numpy(dtype="float64", na_value=np.nan)  # NA -> NaN, so that no comparison is made on it
+    signed = np.where((polarity == "higher_is_better").to_numpy(dtype=bool), -value, value)
+    code = np.select([np.isnan(value), (polarity == "neutral").to_numpy(dtype=bool), signed > 0, signed < 0],
+                     [0, 1, 2, 3], default=4)
+    return pd.Series(pd.array(SITUATIONS.take(code), dtype="str"), index=gap.index)
 
 
 def _arrow_table(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
@@ -166,7 +166,8 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
         "names": _arrow_table(names, {"territory_code": "territory_code", "territory_level": "territory_level", "name": "name"}),
         "indicators": _arrow_table(indicators, {"indicator_id": "indicator_id", "unit": "unit", "polarity": "polarity"}),
     }
-    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
+    # Large strings: the Arrow type of pandas' strings, so that the result needs no cast.
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "arrow_large_buffer_size": True}) as con:
         for name, table in tables.items():
             con.register(name, table)
         joined = con.sql(GAPS_SQL).to_arrow_table()
@@ -176,7 +177,9 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
     nonzero = both_ok & (gaps["comparison_value"] != 0)
     gaps["ratio"] = (gaps["qpv_value"] / gaps["comparison_value"].where(nonzero)).where(nonzero).round(PRECISION)
     gaps["qpv_situation"] = _situation(gaps["gap"], gaps["polarity"])
-    return gaps.astype({"year": observations["year"].dtype})[GAP_COLUMNS]
+    if gaps["year"].dtype != observations["year"].dtype:
+        gaps["year"] = gaps["year"].astype(observations["year"].dtype)
+    return gaps[GAP_COLUMNS]
 
 
 def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
