@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.territories import (COMMUNE, COMMUNE_HORS_QPV, EPCI, EPCI_HORS_QPV, FRANCE, FRANCE_METRO, QPV,
@@ -43,29 +44,52 @@ PORTRAIT_LEVELS = (COMMUNE, EPCI, COMMUNE_HORS_QPV, EPCI_HORS_QPV, QPV_CONTRACT,
 PRECISION = 6
 
 NO_COMPARISON_VALUE = "absent"  # no source file has a row for the comparison territory
+ONE_BATCH = 1 << 30  # rows per Arrow batch of a DuckDB result: one batch, whose columns need no copy to be joined
 
 
 # Situation labels, by the code _situation gives them (0: no gap to judge).
 SITUATIONS = pa.array([None, "neutral", "unfavourable", "favourable", "equal"], pa.large_string())
 
 
-def _situation(gap: pd.Series, polarity: pd.Series) -> pd.Series:
-    """Whether the QPV is worse or better off than the comparison territory, per the indicator's polarity."""
+def _situation(gap: pd.Series, higher_is_better: np.ndarray, neutral: np.ndarray) -> pd.Series:
+    """Whether the QPV is worse or better off than the comparison territory, per the indicator's polarity
+    (``higher_is_better`` and ``neutral``: one boolean per gap)."""
     value = gap.to_numpy(dtype="float64", na_value=np.nan)  # NA -> NaN, so that no comparison is made on it
-    signed = np.where((polarity == "higher_is_better").to_numpy(dtype=bool), -value, value)
-    code = np.select([np.isnan(value), (polarity == "neutral").to_numpy(dtype=bool), signed > 0, signed < 0],
-                     [0, 1, 2, 3], default=4)
+    signed = np.where(higher_is_better, -value, value)
+    code = np.select([np.isnan(value), neutral, signed > 0, signed < 0], [0, 1, 2, 3], default=4)
     return pd.Series(pd.array(SITUATIONS.take(code), dtype="str"), index=gap.index)
 
 
-def _arrow_table(frame: pd.DataFrame, columns: dict[str, str]) -> pa.Table:
-    """Columns of ``frame`` (name in the frame -> name in the table) as an Arrow table, plus its row number ``_row``.
+def _strings(values: pd.Series) -> pa.Array:
+    """A column as Arrow large strings (pandas' own storage: no copy), nulls kept."""
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if array.type == pa.large_string() else array.cast(pa.large_string())
 
-    Arrow-backed strings are handed over without a copy; nullable numbers keep their nulls.
+
+def _numbers(values: pd.Series) -> pa.Array:
+    """A numeric column as Arrow float64, NA as null."""
+    array = pa.array(values, from_pandas=True)
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return array.cast(pa.float64())
+
+
+def _codes(*columns: pd.Series, null_is_value: bool = True) -> tuple[list[pa.Array], pa.Array]:
+    """Integer codes of string columns in one code space, and the strings by code.
+
+    Equal strings get equal codes and the codes sort as the strings do. Nulls get a code of their own,
+    sorted last (a pandas merge matches null keys, a pandas sort puts them last), or stay null codes
+    when ``null_is_value`` is false.
     """
-    arrays = {name: pa.array(frame[column], from_pandas=True) for column, name in columns.items()}
-    arrays["_row"] = pa.array(np.arange(len(frame), dtype="int64"))
-    return pa.table(arrays)
+    arrays = [_strings(c) for c in columns]
+    encoded = pc.dictionary_encode(pa.concat_arrays(arrays), null_encoding="encode" if null_is_value else "mask")
+    order = pc.array_sort_indices(encoded.dictionary, null_placement="at_end").to_numpy()
+    rank = np.empty(len(order), dtype="int32")
+    rank[order] = np.arange(len(order), dtype="int32")
+    codes = pa.array(rank).take(encoded.indices)
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    return [codes.slice(start, stop - start) for start, stop in zip(bounds[:-1], bounds[1:])], encoded.dictionary.take(order)
 
 
 def _link_pairs(links: pd.DataFrame) -> pd.DataFrame:
@@ -85,56 +109,41 @@ def _pair_sources(links: pd.DataFrame):
         yield UNITE_URBAINE, UNIT_LINK_COLUMN, links[["qpv_code", UNIT_LINK_COLUMN]].dropna().drop_duplicates()
 
 
-# Every QPV figure beside the figures of the same indicator, year and source of its comparison territories.
-# Null keys match as in a pandas merge (IS NOT DISTINCT FROM). The commune and the EPCI are kept when they have no
-# figure (comparison status "absent"); the other levels only when they have one. Rows come out in the published order;
-# ties (never in validated data) keep the order of the QPV figure, the referential link and the comparison figure.
-GAPS_SQL = f"""
+# Every QPV figure beside the figures of the same indicator, year and source of its comparison territories, on the
+# integer codes of _codes (equal as the strings are, sorted as they are); ``series`` codes the indicator, year and
+# source together, in that sort order. The commune and the EPCI are kept when they
+# have no figure (comparison status "absent"); the other levels only when they have one. Rows come out in the
+# published order; ties (never in validated data) keep the order of the QPV figure, the referential link and the
+# comparison figure. Names and derived texts are given by row number, in the names and the derived table.
+GAPS_SQL = """
 WITH qpv AS (
-    SELECT * FROM obs WHERE territory_level = '{QPV}'
+    SELECT * FROM obs WHERE level = $qpv
 ), comparison AS (
-    SELECT territory_level AS level, territory_code AS link, indicator_id, year, source,
-           territory_code AS comparison_code, NULL::VARCHAR AS given_name, value, status,
-           NULL::VARCHAR AS comparison_reason, _row
-    FROM obs WHERE territory_level IN ('{COMMUNE}', '{EPCI}', '{UNITE_URBAINE}')
+    SELECT level, code AS link, series, code, value, status, NULL::BIGINT AS derived_row, _row
+    FROM obs WHERE list_contains($source_levels, level)
     UNION ALL
-    SELECT territory_level, parent_code, indicator_id, year, source, territory_code, territory_name, value, status,
-           reason, _row
-    FROM derived
-), linked AS (
-    SELECT q.territory_code AS qpv_code, q.indicator_id, q.year, q.source, q.source_label, p.level AS comparison_level,
-           coalesce(c.comparison_code, p.link) AS comparison_code, c.given_name, q.value AS qpv_value,
-           q.status AS qpv_status, c.value AS comparison_value, coalesce(c.status, '{NO_COMPARISON_VALUE}') AS comparison_status,
-           c.comparison_reason, q._row AS _qpv_row, p._row AS _pair_row, c._row AS _comparison_row
-    FROM qpv AS q
-    JOIN pairs AS p ON p.qpv_code IS NOT DISTINCT FROM q.territory_code
-    LEFT JOIN comparison AS c
-        ON c.level = p.level AND c.link IS NOT DISTINCT FROM p.link AND c.indicator_id IS NOT DISTINCT FROM q.indicator_id
-       AND c.year IS NOT DISTINCT FROM q.year AND c.source IS NOT DISTINCT FROM q.source
-    WHERE p.level IN ('{COMMUNE}', '{EPCI}') OR c._row IS NOT NULL
-), national AS (
-    SELECT q.territory_code AS qpv_code, q.indicator_id, q.year, q.source, q.source_label,
-           c.territory_level AS comparison_level, c.territory_code AS comparison_code, NULL::VARCHAR AS given_name,
-           q.value AS qpv_value, q.status AS qpv_status, c.value AS comparison_value, c.status AS comparison_status,
-           NULL::VARCHAR AS comparison_reason, q._row AS _qpv_row, 0 AS _pair_row, c._row AS _comparison_row
-    FROM qpv AS q
-    JOIN obs AS c
-        ON c.territory_level IN ({", ".join(f"'{level}'" for level in NATIONAL_LEVELS)})
-       AND c.indicator_id IS NOT DISTINCT FROM q.indicator_id AND c.year IS NOT DISTINCT FROM q.year
-       AND c.source IS NOT DISTINCT FROM q.source
+    SELECT level, parent, series, code, value, status, _row, _row FROM derived
 ), gaps AS (
-    SELECT * FROM linked UNION ALL SELECT * FROM national
+    SELECT q._row AS qpv_row, q.series, q.year, q.source_label, q.code AS qpv_code, q.value AS qpv_value,
+           q.status AS qpv_status, p.level, coalesce(c.code, p.link) AS code, c.value, c.status, c.derived_row,
+           p._row AS pair_row, c._row AS comparison_row
+    FROM qpv AS q
+    JOIN pairs AS p ON p.qpv = q.code
+    LEFT JOIN comparison AS c ON c.level = p.level AND c.link = p.link AND c.series = q.series
+    WHERE list_contains($kept_levels, p.level) OR c.level IS NOT NULL
+    UNION ALL
+    SELECT q._row, q.series, q.year, q.source_label, q.code, q.value, q.status, c.level, c.code, c.value, c.status,
+           NULL, 0, c._row
+    FROM qpv AS q
+    JOIN obs AS c ON list_contains($national_levels, c.level) AND c.series = q.series
 )
-SELECT g.qpv_code, qn.name AS qpv_name, g.indicator_id, g.year, g.source, g.source_label, g.comparison_level,
-       g.comparison_code, coalesce(g.given_name, cn.name) AS comparison_name, g.qpv_value, g.qpv_status,
-       g.comparison_value, g.comparison_status,
-       CASE WHEN i.unit = '%' THEN 'points' ELSE i.unit END AS gap_unit, i.polarity, g.comparison_reason
+SELECT g.series, g.year, g.qpv_code, g.source_label, g.level, g.code, g.qpv_value, g.qpv_status,
+       g.value AS comparison_value, coalesce(g.status, $absent) AS comparison_status, g.derived_row,
+       qn._row AS qpv_name_row, cn._row AS comparison_name_row
 FROM gaps AS g
-LEFT JOIN names AS qn ON qn.territory_code = g.qpv_code AND qn.territory_level = '{QPV}'
-LEFT JOIN names AS cn ON cn.territory_code = g.comparison_code AND cn.territory_level = g.comparison_level
-LEFT JOIN indicators AS i ON i.indicator_id = g.indicator_id
-ORDER BY g.indicator_id, g.year, g.source, g.qpv_code, g.comparison_level, g.comparison_code NULLS LAST,
-         g._qpv_row, g._pair_row, g._comparison_row
+LEFT JOIN names AS qn ON qn.code = g.qpv_code AND qn.level = $qpv
+LEFT JOIN names AS cn ON cn.code = g.code AND cn.level = g.level
+ORDER BY g.series, g.qpv_code, g.level, g.code, g.qpv_row, g.pair_row, g.comparison_row
 """
 
 
@@ -142,43 +151,96 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
                  derived: pd.DataFrame | None = None) -> pd.DataFrame:
     """``derived``: the table of aggregation.derive_comparison_territories, when available.
 
-    The joins run as one DuckDB statement over the frames (handed over as Arrow tables); gap, ratio and
-    situation are then computed with pandas on the joined figures.
+    The joins and the sort run as one DuckDB statement on integer codes of the texts (Arrow tables); the
+    texts are then taken back by code, and gap, ratio and situation computed with pandas.
     """
-    territories = referential.territories
     # One name per code and level, the last listed winning (as a dict built from the rows would).
-    names = territories.drop_duplicates(["territory_code", "territory_level"], keep="last")
+    names = referential.territories.drop_duplicates(["territory_code", "territory_level"], keep="last")
     if derived is None:
-        derived = pd.DataFrame(columns=["indicator_id", "year", "source", "territory_level", "territory_code",
-                                        "territory_name", "parent_code", "value", "status", "reason"])
+        derived = pd.DataFrame({c: pd.Series(dtype="str") for c in
+                                ["indicator_id", "source", "territory_level", "territory_code", "territory_name",
+                                 "parent_code", "status", "reason"]}).assign(year=pd.Series(dtype="int64"),
+                                                                             value=pd.Series(dtype="Float64"))
     # Listed when published, or withheld by secrecy so that the reason shows beside the QPV;
     # other derived territories that cannot be computed are explained in the derived table only.
     shown = derived[derived["status"].isin([OK, SECRET])
                     & derived["territory_level"].isin([level for level, _ in DERIVED_LEVELS])]
-    key = {"indicator_id": "indicator_id", "year": "year", "source": "source"}
+    pairs = _link_pairs(referential.qpv_links)
+    (obs_code, pair_qpv, pair_link, derived_code, derived_parent, name_code), codes = _codes(
+        observations["territory_code"], pairs["qpv_code"], pairs["link"], shown["territory_code"], shown["parent_code"],
+        names["territory_code"])
+    (obs_level, pair_level, derived_level, name_level, _), levels = _codes(
+        observations["territory_level"], pairs["level"], shown["territory_level"], names["territory_level"],
+        pd.Series(PORTRAIT_LEVELS + (QPV,), dtype="str"))
+    (obs_indicator, derived_indicator), indicator_ids = _codes(observations["indicator_id"], shown["indicator_id"])
+    (obs_source, derived_source), sources = _codes(observations["source"], shown["source"])
+    # Years numbered in their order, a missing one last; one series code per indicator, year and source.
+    year_code, years = pd.factorize(pd.concat([observations["year"], shown["year"]], ignore_index=True),
+                                    sort=True, use_na_sentinel=False)
+    per_indicator = len(years) * len(sources)
+
+    def series(indicator: pa.Array, year: np.ndarray, source: pa.Array) -> np.ndarray:
+        return (indicator.to_numpy().astype("int64") * len(years) + year) * len(sources) + source.to_numpy()
+
+    obs_series = series(obs_indicator, year_code[:len(observations)], obs_source)
+    derived_series = series(derived_indicator, year_code[len(observations):], derived_source)
+    (obs_label,), labels = _codes(observations["source_label"])
+    (obs_status, derived_status, absent), statuses = _codes(
+        observations["status"], shown["status"], pd.Series([NO_COMPARISON_VALUE], dtype="str"), null_is_value=False)
+    level_code = {level: i for i, level in enumerate(levels.to_pylist())}
+
+    def table(_row=None, **columns) -> pa.Table:
+        length = len(next(iter(columns.values())))
+        return pa.table({**columns, "_row": np.arange(length, dtype="int64") if _row is None else _row})
+
     tables = {
-        "obs": _arrow_table(observations, {**key, "territory_code": "territory_code", "territory_level": "territory_level",
-                                           "source_label": "source_label", "value": "value", "status": "status"}),
-        "derived": _arrow_table(shown, {**key, "territory_level": "territory_level", "territory_code": "territory_code",
-                                        "territory_name": "territory_name", "parent_code": "parent_code",
-                                        "value": "value", "status": "status", "reason": "reason"}),
-        "pairs": _arrow_table(_link_pairs(referential.qpv_links), {"qpv_code": "qpv_code", "level": "level", "link": "link"}),
-        "names": _arrow_table(names, {"territory_code": "territory_code", "territory_level": "territory_level", "name": "name"}),
-        "indicators": _arrow_table(indicators, {"indicator_id": "indicator_id", "unit": "unit", "polarity": "polarity"}),
+        "obs": table(level=obs_level, code=obs_code, series=obs_series, year=pa.array(observations["year"]),
+                     source_label=obs_label, value=_numbers(observations["value"]), status=obs_status),
+        "derived": table(level=derived_level, code=derived_code, parent=derived_parent, series=derived_series,
+                         value=_numbers(shown["value"]), status=derived_status),
+        "pairs": table(qpv=pair_qpv, level=pair_level, link=pair_link, _row=pairs["_row"].to_numpy(dtype="int64")),
+        "names": table(code=name_code, level=name_level),
     }
-    # Large strings: the Arrow type of pandas' strings, so that the result needs no cast.
-    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "arrow_large_buffer_size": True}) as con:
-        for name, table in tables.items():
-            con.register(name, table)
-        joined = con.sql(GAPS_SQL).to_arrow_table()
-    gaps = joined.to_pandas(types_mapper={pa.float64(): pd.Float64Dtype()}.get)
+    parameters = {"qpv": level_code[QPV], "absent": absent[0].as_py(),
+                  "kept_levels": [level_code[level] for level, _ in LINKED_LEVELS],
+                  "source_levels": [level_code[level] for level in (COMMUNE, EPCI, UNITE_URBAINE)],
+                  "national_levels": [level_code[level] for level in NATIONAL_LEVELS]}
+    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
+        for name, data in tables.items():
+            con.register(name, data)
+        rows = con.sql(GAPS_SQL, params=parameters).to_arrow_table(batch_size=ONE_BATCH).combine_chunks()
+    meta = indicators.set_index("indicator_id")
+    by_indicator = pd.Series(indicator_ids.to_pandas(), dtype="str")
+    derived_row, name_column = rows["derived_row"], _strings(names["name"])
+    indicator = rows["series"].to_numpy() // per_indicator
+    source = rows["series"].to_numpy() % len(sources)
+    strings = {
+        "qpv_code": codes.take(rows["qpv_code"]),
+        "qpv_name": name_column.take(rows["qpv_name_row"]),
+        "indicator_id": indicator_ids.take(indicator),
+        "source": sources.take(source),
+        "source_label": labels.take(rows["source_label"]),
+        "comparison_level": levels.take(rows["level"]),
+        "comparison_code": codes.take(rows["code"]),
+        "comparison_name": pc.coalesce(_strings(shown["territory_name"]).take(derived_row),
+                                       name_column.take(rows["comparison_name_row"])),
+        "qpv_status": statuses.take(rows["qpv_status"]),
+        "comparison_status": statuses.take(rows["comparison_status"]),
+        "gap_unit": _strings(by_indicator.map(meta["unit"]).replace({"%": "points"})).take(indicator),
+        "comparison_reason": _strings(shown["reason"]).take(derived_row),
+    }
+    gaps = pd.DataFrame({
+        **{name: pd.array(values, dtype="str") for name, values in strings.items()},
+        **{name: pd.array(rows[name], dtype="Float64") for name in ("qpv_value", "comparison_value")},
+        "year": pd.array(rows["year"], dtype=observations["year"].dtype),
+    })
     both_ok = (gaps["qpv_status"] == OK) & (gaps["comparison_status"] == OK)
     gaps["gap"] = (gaps["qpv_value"] - gaps["comparison_value"]).where(both_ok).round(PRECISION)
     nonzero = both_ok & (gaps["comparison_value"] != 0)
     gaps["ratio"] = (gaps["qpv_value"] / gaps["comparison_value"].where(nonzero)).where(nonzero).round(PRECISION)
-    gaps["qpv_situation"] = _situation(gaps["gap"], gaps["polarity"])
-    if gaps["year"].dtype != observations["year"].dtype:
-        gaps["year"] = gaps["year"].astype(observations["year"].dtype)
+    polarity = by_indicator.map(meta["polarity"])
+    gaps["qpv_situation"] = _situation(gaps["gap"], (polarity == "higher_is_better").to_numpy(dtype=bool)[indicator],
+                                       (polarity == "neutral").to_numpy(dtype=bool)[indicator])
     return gaps[GAP_COLUMNS]
 
 
