@@ -244,20 +244,53 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
     return gaps[GAP_COLUMNS]
 
 
+def _sort_codes(column: pd.Series) -> np.ndarray:
+    """Codes of a column's values, numbered in their sort order, nulls last and equal to each other (as pandas sorts)."""
+    if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
+        (codes,), _ = _codes(column)
+        return codes.to_numpy().astype("int64")
+    return pd.factorize(column, sort=True, use_na_sentinel=False)[0].astype("int64")
+
+
+def _combined(codes: list[np.ndarray]) -> np.ndarray:
+    """One code per combination of codes, in the lexicographic order of the combinations."""
+    combined = np.zeros(len(codes[0]) if codes else 0, dtype="int64")
+    for column in codes:
+        size = int(column.max()) + 1 if len(column) else 1
+        if combined.size and int(combined.max()) >= (1 << 62) // size:  # renumber before it could overflow
+            combined = pd.factorize(combined, sort=True)[0].astype("int64")
+        combined = combined * size + column
+    return combined
+
+
 def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
-    """One row per QPV, indicator, year and source, comparison levels side by side (the published tables' shape)."""
+    """One row per QPV, indicator, year and source, comparison levels side by side (the published tables' shape).
+
+    The QPV figure is the first gap row of its QPV, indicator, year and source; each level's columns come from
+    the level's first row for them (a QPV spanning several communes is compared with each; the portrait keeps
+    the first commune in code order, the long table keeps them all), provided it gives the QPV the same name and
+    source label. Rows in indicator, year, source and QPV order.
+    """
     index = ["qpv_code", "qpv_name", "indicator_id", "year", "source", "source_label", "qpv_value", "qpv_status"]
-    out = gaps[index].drop_duplicates(["qpv_code", "indicator_id", "year", "source"]).set_index(index[:6])
+    group = _combined([_sort_codes(gaps[c]) for c in ("indicator_id", "year", "source", "qpv_code")])
+    groups, first = np.unique(group, return_index=True)
+    # The name and source label that the first row of each group gives (labels of the portrait's index).
+    (name_code, label_code), _ = zip(*[_codes(gaps[c]) for c in ("qpv_name", "source_label")])
+    name_code, label_code = name_code[0].to_numpy(), label_code[0].to_numpy()
+    out = {column: gaps[column].array.take(first) for column in index}
     derived_levels = {level for level, _ in DERIVED_LEVELS}
+    level_of_row, levels = pd.factorize(gaps["comparison_level"])
     for level in PORTRAIT_LEVELS:
-        # A QPV spanning several communes is compared with each; the portrait keeps the first
-        # commune in code order, the long table keeps them all.
-        level_rows = (gaps[gaps["comparison_level"] == level]
-                      .drop_duplicates(["qpv_code", "indicator_id", "year", "source"])
-                      .set_index(index[:6]))
+        rows = np.flatnonzero(level_of_row == (levels.get_loc(level) if level in levels else -2))
+        level_groups, level_first = np.unique(group[rows], return_index=True)
+        position = np.full(len(groups), -1, dtype="int64")
+        chosen = rows[level_first]
+        slot = np.searchsorted(groups, level_groups)
+        same_labels = ((name_code[chosen] == name_code[first[slot]]) & (label_code[chosen] == label_code[first[slot]]))
+        position[slot[same_labels]] = chosen[same_labels]
         columns = ["comparison_code", "comparison_value", "comparison_status", "gap", "ratio"]
         if level in derived_levels:
             columns.append("comparison_reason")
         for column in columns:
-            out[f"{level}_{column.removeprefix('comparison_')}"] = level_rows[column]
-    return out.reset_index().sort_values(["indicator_id", "year", "source", "qpv_code"], kind="mergesort").reset_index(drop=True)
+            out[f"{level}_{column.removeprefix('comparison_')}"] = gaps[column].array.take(position, allow_fill=True)
+    return pd.DataFrame(out)
