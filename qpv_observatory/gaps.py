@@ -111,16 +111,12 @@ def _pair_sources(links: pd.DataFrame):
 
 # Every QPV figure beside the figures of the same indicator, year and source of its comparison territories, on the
 # integer codes of _codes (equal as the strings are, sorted as they are); ``series`` codes the indicator, year and
-# source together, in that sort order. The commune and the EPCI are kept when they
-# have no figure (comparison status "absent"); the other levels only when they have one. Rows come out in the
-# published order; ties (never in validated data) keep the order of the QPV figure, the referential link and the
-# comparison figure. Names and derived texts are given by row number, in the names and the derived table.
+# source together, in that sort order. The commune and the EPCI are kept when they have no figure (comparison
+# status "absent"); the other levels only when they have one. Names and derived texts are given by row number, in
+# the names and the derived table; rows are sorted afterwards (_published_order).
 GAPS_SQL = """
-WITH qpv AS (
-    SELECT * FROM obs WHERE level = $qpv
-), comparison AS (
-    SELECT level, code AS link, series, code, value, status, NULL::BIGINT AS derived_row, _row
-    FROM obs WHERE list_contains($source_levels, level)
+WITH comparison AS (
+    SELECT level, code AS link, series, code, value, status, NULL::BIGINT AS derived_row, _row FROM linked
     UNION ALL
     SELECT level, parent, series, code, value, status, _row, _row FROM derived
 ), gaps AS (
@@ -135,16 +131,33 @@ WITH qpv AS (
     SELECT q._row, q.series, q.year, q.source_label, q.code, q.value, q.status, c.level, c.code, c.value, c.status,
            NULL, 0, c._row
     FROM qpv AS q
-    JOIN obs AS c ON list_contains($national_levels, c.level) AND c.series = q.series
+    JOIN national AS c ON c.series = q.series
 )
 SELECT g.series, g.year, g.qpv_code, g.source_label, g.level, g.code, g.qpv_value, g.qpv_status,
        g.value AS comparison_value, coalesce(g.status, $absent) AS comparison_status, g.derived_row,
-       qn._row AS qpv_name_row, cn._row AS comparison_name_row
+       qn._row AS qpv_name_row, cn._row AS comparison_name_row, g.qpv_row, g.pair_row, g.comparison_row
 FROM gaps AS g
 LEFT JOIN names AS qn ON qn.code = g.qpv_code AND qn.level = $qpv
 LEFT JOIN names AS cn ON cn.code = g.code AND cn.level = g.level
-ORDER BY g.series, g.qpv_code, g.level, g.code, g.qpv_row, g.pair_row, g.comparison_row
 """
+
+
+def _published_order(rows: pa.Table, sizes: tuple[int, int, int]) -> np.ndarray:
+    """The order of the gap rows: by indicator, year and source (``series``), QPV, level and comparison code;
+    ties (never in validated data) in the order of the QPV figure, the referential link and the comparison figure.
+
+    ``sizes``: how many series, territory codes and levels there are. The four keys make one integer when
+    it fits, sorted at once.
+    """
+    series, codes, levels = sizes
+    keys = [rows[c].to_numpy() for c in ("series", "qpv_code", "level", "code")]
+    ties = [rows[c].to_numpy(zero_copy_only=False) for c in ("qpv_row", "pair_row", "comparison_row")]
+    if max(series, 1) * max(codes, 1) * max(levels, 1) * max(codes, 1) < 1 << 62:
+        key = ((keys[0].astype("int64") * codes + keys[1]) * levels + keys[2]) * codes + keys[3]
+        order = np.argsort(key, kind="stable")
+        if not (key[order][1:] == key[order][:-1]).any():
+            return order
+    return np.lexsort([*reversed(ties), *reversed(keys)])
 
 
 def compute_gaps(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
@@ -193,22 +206,30 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
         length = len(next(iter(columns.values())))
         return pa.table({**columns, "_row": np.arange(length, dtype="int64") if _row is None else _row})
 
+    figures = table(level=obs_level, code=obs_code, series=obs_series, year=pa.array(observations["year"]),
+                    source_label=obs_label, value=_numbers(observations["value"]), status=obs_status)
+    # The observations in three parts: the QPV figures; those of territories that some QPV is linked to
+    # (most communes have no QPV); the national ones.
+    level_of, code_of = obs_level.to_numpy(), obs_code.to_numpy()
+    linked = np.zeros(len(codes), dtype=bool)
+    linked[pair_link.to_numpy()] = True
+    source_levels = [level_code[level] for level in (COMMUNE, EPCI, UNITE_URBAINE)]
     tables = {
-        "obs": table(level=obs_level, code=obs_code, series=obs_series, year=pa.array(observations["year"]),
-                     source_label=obs_label, value=_numbers(observations["value"]), status=obs_status),
+        "qpv": figures.filter(level_of == level_code[QPV]),
+        "linked": figures.filter(np.isin(level_of, source_levels) & linked[code_of]),
+        "national": figures.filter(np.isin(level_of, [level_code[level] for level in NATIONAL_LEVELS])),
         "derived": table(level=derived_level, code=derived_code, parent=derived_parent, series=derived_series,
                          value=_numbers(shown["value"]), status=derived_status),
         "pairs": table(qpv=pair_qpv, level=pair_level, link=pair_link, _row=pairs["_row"].to_numpy(dtype="int64")),
         "names": table(code=name_code, level=name_level),
     }
     parameters = {"qpv": level_code[QPV], "absent": absent[0].as_py(),
-                  "kept_levels": [level_code[level] for level, _ in LINKED_LEVELS],
-                  "source_levels": [level_code[level] for level in (COMMUNE, EPCI, UNITE_URBAINE)],
-                  "national_levels": [level_code[level] for level in NATIONAL_LEVELS]}
+                  "kept_levels": [level_code[level] for level, _ in LINKED_LEVELS]}
     with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
         for name, data in tables.items():
             con.register(name, data)
         rows = con.sql(GAPS_SQL, params=parameters).to_arrow_table(batch_size=ONE_BATCH).combine_chunks()
+    rows = rows.take(_published_order(rows, (per_indicator * len(indicator_ids), len(codes), len(levels))))
     meta = indicators.set_index("indicator_id")
     by_indicator = pd.Series(indicator_ids.to_pandas(), dtype="str")
     derived_row, name_column = rows["derived_row"], _strings(names["name"])
