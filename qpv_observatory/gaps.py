@@ -44,6 +44,7 @@ PORTRAIT_LEVELS = (COMMUNE, EPCI, COMMUNE_HORS_QPV, EPCI_HORS_QPV, QPV_CONTRACT,
 PRECISION = 6
 
 NO_COMPARISON_VALUE = "absent"  # no source file has a row for the comparison territory
+ROW_TYPE = "int32"  # row numbers of the inputs (two billion rows at most), half the memory of int64
 ONE_BATCH = 1 << 30  # rows per Arrow batch of a DuckDB result: one batch, whose columns need no copy to be joined
 
 
@@ -116,7 +117,7 @@ def _pair_sources(links: pd.DataFrame):
 # the names and the derived table; rows are sorted afterwards (_published_order).
 GAPS_SQL = """
 WITH comparison AS (
-    SELECT level, code AS link, series, code, value, status, NULL::BIGINT AS derived_row, _row FROM linked
+    SELECT level, code AS link, series, code, value, status, NULL::INTEGER AS derived_row, _row FROM linked
     UNION ALL
     SELECT level, parent, series, code, value, status, _row, _row FROM derived
 ), gaps AS (
@@ -204,7 +205,7 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
 
     def table(_row=None, **columns) -> pa.Table:
         length = len(next(iter(columns.values())))
-        return pa.table({**columns, "_row": np.arange(length, dtype="int64") if _row is None else _row})
+        return pa.table({**columns, "_row": np.arange(length, dtype=ROW_TYPE) if _row is None else _row})
 
     figures = table(level=obs_level, code=obs_code, series=obs_series, year=pa.array(observations["year"]),
                     source_label=obs_label, value=_numbers(observations["value"]), status=obs_status)
@@ -220,7 +221,7 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
         "national": figures.filter(np.isin(level_of, [level_code[level] for level in NATIONAL_LEVELS])),
         "derived": table(level=derived_level, code=derived_code, parent=derived_parent, series=derived_series,
                          value=_numbers(shown["value"]), status=derived_status),
-        "pairs": table(qpv=pair_qpv, level=pair_level, link=pair_link, _row=pairs["_row"].to_numpy(dtype="int64")),
+        "pairs": table(qpv=pair_qpv, level=pair_level, link=pair_link, _row=pairs["_row"].to_numpy(dtype=ROW_TYPE)),
         "names": table(code=name_code, level=name_level),
     }
     parameters = {"qpv": level_code[QPV], "absent": absent[0].as_py(),
@@ -229,7 +230,8 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
         for name, data in tables.items():
             con.register(name, data)
         rows = con.sql(GAPS_SQL, params=parameters).to_arrow_table(batch_size=ONE_BATCH).combine_chunks()
-    rows = rows.take(_published_order(rows, (per_indicator * len(indicator_ids), len(codes), len(levels))))
+    order = _published_order(rows, (per_indicator * len(indicator_ids), len(codes), len(levels)))
+    rows = rows.drop_columns(["qpv_row", "pair_row", "comparison_row"]).take(order)
     meta = indicators.set_index("indicator_id")
     by_indicator = pd.Series(indicator_ids.to_pandas(), dtype="str")
     derived_row, name_column = rows["derived_row"], _strings(names["name"])
