@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from qpv_observatory.gaps import compute_gaps, gap_portrait
+from qpv_observatory.gaps import GAP_COLUMNS, compute_gaps, gap_portrait
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.referential import Referential
 
@@ -66,3 +66,43 @@ def test_portrait_puts_levels_side_by_side():
     row = portrait.iloc[0]
     assert (row["commune_code"], row["commune_value"], row["commune_gap"]) == ("30007", 12.0, 18.0)
     assert (row["epci_code"], row["epci_value"], row["epci_ratio"]) == ("200066918", 10.0, 3.0)
+
+
+def test_rows_sorted_whatever_the_input_order_and_float_noise_rounded():
+    observations = obs([
+        ("jeunes", "30007", "commune", 48.8, "ok"), ("jeunes", "QP030002", "qpv", 58.8, "ok"),
+        ("chomage", "200066918", "epci", 30.0, "ok"), ("chomage", "30189", "commune", 9.0, "ok"),
+        ("chomage", "QP030002", "qpv", 10.0, "ok"), ("chomage", "30007", "commune", 12.0, "ok"),
+    ])
+    gaps = compute_gaps(observations, REFERENTIAL, INDICATORS)
+    assert list(zip(gaps["indicator_id"], gaps["comparison_level"], gaps["comparison_code"])) == [
+        ("chomage", "commune", "30007"), ("chomage", "commune", "30189"), ("chomage", "epci", "200066918"),
+        ("jeunes", "commune", "30007"), ("jeunes", "commune", "30189"), ("jeunes", "epci", "200066918"),
+    ]
+    assert gaps.loc[3, "gap"] == 10.0  # 58.8 - 48.8 without float noise
+    assert gaps.loc[2, "ratio"] == 0.333333 and gaps.loc[2, "qpv_situation"] == "favourable"
+    assert gaps.loc[4, "comparison_status"] == "absent" and gaps.loc[4, "comparison_name"] == "Saint-Christol"
+    assert (gaps["qpv_name"] == "Prés Saint-Jean").all()
+
+
+def test_typed_columns_even_without_any_qpv_figure():
+    gaps = compute_gaps(obs([("chomage", "30007", "commune", 12.0, "ok")]), REFERENTIAL, INDICATORS)
+    assert gaps.empty and list(gaps.columns) == GAP_COLUMNS
+    assert gaps["qpv_name"].dtype == "str" and gaps["comparison_name"].dtype == "str"
+    assert gaps["gap"].dtype == "Float64" and gaps["year"].dtype == "int64"
+    portrait = gap_portrait(gaps)
+    assert portrait.empty and portrait["commune_code"].dtype == "str" and portrait["epci_gap"].dtype == "Float64"
+
+
+def test_portrait_keeps_the_first_commune_in_code_order_and_one_row_per_figure():
+    # The referential lists Saint-Christol (30189) before Alès (30007): the portrait still shows Alès.
+    links = REFERENTIAL.qpv_links.iloc[::-1].reset_index(drop=True)
+    observations = obs([("chomage", "QP030002", "qpv", 30.0, "ok"), ("chomage", "30189", "commune", 20.0, "ok"),
+                        ("chomage", "30007", "commune", 12.0, "ok"), ("emploi", "QP030002", "qpv", 40.0, "ok")])
+    portrait = gap_portrait(compute_gaps(observations, Referential(REFERENTIAL.territories, links), INDICATORS))
+    assert list(portrait["indicator_id"]) == ["chomage", "emploi"]
+    chomage, emploi = portrait.iloc[0], portrait.iloc[1]
+    assert (chomage["commune_code"], chomage["commune_gap"]) == ("30007", 18.0)
+    assert chomage["epci_status"] == "absent" and pd.isna(chomage["epci_value"])
+    assert pd.isna(chomage["france_code"]) and pd.isna(chomage["qpv_contrat_reason"])  # levels without any figure
+    assert (emploi["commune_code"], emploi["commune_status"]) == ("30007", "absent")
