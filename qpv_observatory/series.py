@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
 from qpv_observatory.warehouse import MEMORY_LIMIT, parquet_source
@@ -172,26 +176,41 @@ def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, m
 
 # Rows of gap_series handed to the validation at once: whole indicators, so that the uniqueness rule
 # (its key includes indicator_id) sees every row it compares.
-VALIDATION_CHUNK_ROWS = 500_000
-FILE_ROW_COLUMNS = ["source_file", "source_row"]
+VALIDATION_CHUNK_ROWS = 250_000
 
 
 def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The series file in parts of whole indicators (about ``max_rows`` rows each), so that it is never
-    held whole in pandas; each row carries the file's name and its row number (1 = first row)."""
-    with duckdb.connect(config={"memory_limit": MEMORY_LIMIT}) as con:
-        source = "read_parquet('" + str(path).replace("'", "''") + "', file_row_number = true)"
-        counts = con.execute(f"SELECT indicator_id, count(*) FROM {source} GROUP BY ALL ORDER BY 1").fetchall()
-        part: list[str] = []
-        rows = 0
-        for index, (indicator, count) in enumerate(counts):
-            part.append(indicator)
-            rows += count
-            if rows >= max_rows or index == len(counts) - 1:
-                con.execute("CREATE OR REPLACE TEMP TABLE _part AS SELECT unnest(?::VARCHAR[]) AS indicator_id", [part])
-                frame = con.execute(
-                    f"SELECT s.* EXCLUDE (file_row_number), ? AS source_file, s.file_row_number + 1 AS source_row "
-                    f"FROM {source} s SEMI JOIN _part USING (indicator_id) ORDER BY s.file_row_number",
-                    [display_name]).df()
-                yield frame
-                part, rows = [], 0
+    """The series file read once, in order, in parts of whole indicators (about ``max_rows`` rows each),
+    so that it is never held whole in pandas; each row carries the file's name and its row number
+    (1 = first row). The file is sorted by indicator (write_gap_series): a part ends where one begins."""
+    pending: list[pa.Table] = []
+    offset, seen = 0, set()
+
+    def part(table: pa.Table) -> pd.DataFrame:
+        nonlocal offset
+        ids = table.column("indicator_id")
+        indicators = set(pc.unique(ids).to_pylist())
+        runs = 1 + (pc.sum(pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py() or 0) if len(ids) else 0
+        if indicators & seen or runs != len(indicators):
+            raise ValueError(f"{display_name} : lignes d'un même indicateur dispersées dans le fichier")
+        seen.update(indicators)
+        frame = table.to_pandas()
+        frame["source_file"] = display_name
+        frame["source_row"] = np.arange(offset + 1, offset + len(frame) + 1)
+        offset += len(frame)
+        return frame
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024):
+        pending.append(pa.Table.from_batches([batch]))
+        if sum(t.num_rows for t in pending) < max_rows:
+            continue
+        table = pa.concat_tables(pending)
+        indicators = table.column("indicator_id")
+        cut = pc.index(indicators, indicators[-1]).as_py()  # where the last indicator begins
+        if cut > 0:
+            yield part(table.slice(0, cut))
+            pending = [table.slice(cut)]
+    if pending:
+        table = pa.concat_tables(pending)
+        if table.num_rows or not seen:
+            yield part(table)

@@ -124,7 +124,7 @@ def test_series_validated_in_parts_finds_what_a_whole_validation_finds(series, t
     path = tmp_path / "gap_series.parquet"
     broken.to_parquet(path, index=False)
     parts = list(series_parts(path, "parquet/gap_series.parquet", max_rows=1))
-    assert [sorted(p["indicator_id"].unique()) for p in parts] == [["taux_chomage"], ["taux_pauvrete"]]
+    assert [sorted(p["indicator_id"].unique()) for p in parts] == [["taux_pauvrete"], ["taux_chomage"]]
     assert sum(len(p) for p in parts) == len(broken)
     in_parts = combine_outcomes([validate_frame(p, suite) for p in parts])
     whole = validate_frame(broken, suite)
@@ -133,3 +133,13 @@ def test_series_validated_in_parts_finds_what_a_whole_validation_finds(series, t
     # Same rows named: the file's row numbers are the whole table's (1 = first row).
     assert sorted(f.row for f in in_parts.findings) == sorted(f.row for f in whole.findings)
     assert {f.file for f in in_parts.findings} == {"parquet/gap_series.parquet"}
+
+
+def test_series_parts_refuse_a_file_not_grouped_by_indicator(series, tmp_path):
+    from qpv_observatory.series import series_parts
+
+    table = series.reset_index()
+    scattered = pd.concat([table, table.assign(indicator_id="taux_chomage"), table], ignore_index=True)
+    scattered.to_parquet(tmp_path / "gap_series.parquet", index=False)
+    with pytest.raises(ValueError, match="dispersées"):
+        list(series_parts(tmp_path / "gap_series.parquet", "gap_series.parquet", max_rows=1))
