@@ -57,6 +57,7 @@ base AS (
            CAST(comparison_value AS DOUBLE) AS comparison_value, comparison_status, CAST(gap AS DOUBLE) AS gap,
            gap_unit, CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography
     FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}')
+      AND indicator_id IN (SELECT indicator_id FROM _indicators)  -- the part being computed (whole series)
 ),
 linked AS (
     -- The official code of a 2024 QPV ends with its status letter: N new, M contour modifié, I inchangé.
@@ -156,22 +157,62 @@ def gap_series(gaps: pd.DataFrame, correspondence: pd.DataFrame, method_breaks: 
     """The series of a gaps table (gaps.compute_gaps) as a frame: for tests and small extracts."""
     with duckdb.connect() as con:
         con.register("_gaps", gaps)
+        con.execute("CREATE TEMP TABLE _indicators AS SELECT DISTINCT indicator_id FROM _gaps")
         _register(con, correspondence, method_breaks)
         return con.sql(_SQL).df()
 
 
+# Rows of gap_series computed at once: whole indicators (a series never spans two), so that DuckDB's
+# sorts stay in memory instead of spilling gigabytes to disk at national scale.
+SERIES_PART_ROWS = 300_000
+
+
 def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, method_breaks: pd.DataFrame,
-                     target: Path) -> int:
-    """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows."""
+                     target: Path, part_rows: int = SERIES_PART_ROWS) -> int:
+    """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows.
+
+    Computed in parts of whole indicators, in indicator order, appended to one file: the file is the
+    one a single statement would write (same rows, same order).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
+    rows, writer = 0, None
     with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(target.parent / ".duckdb_tmp")}) as con:
         con.execute(f"CREATE VIEW _gaps AS SELECT * FROM {parquet_source(gaps_files)}")
         _register(con, correspondence, method_breaks)
-        con.execute(f"COPY ({_SQL}) TO '{partial}' (FORMAT parquet)")
-        rows = con.execute(f"SELECT count(*) FROM {parquet_source([partial])}").fetchone()[0]
+        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}') "
+                             "GROUP BY ALL ORDER BY 1").fetchall()
+        try:
+            for part in _indicator_parts(counts, part_rows):
+                con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT unnest(?::VARCHAR[]) AS indicator_id",
+                            [part])
+                table = con.sql(_SQL).to_arrow_table()
+                writer = writer or pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table)
+                rows += table.num_rows
+            if writer is None:  # no commune or EPCI gap at all: an empty table with the series' columns
+                con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT NULL::VARCHAR AS indicator_id")
+                table = con.sql(_SQL).to_arrow_table()
+                writer = pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
     os.replace(partial, target)
     return rows
+
+
+def _indicator_parts(counts: list[tuple[str, int]], part_rows: int) -> Iterator[list[str]]:
+    """Consecutive indicators (in order) grouped into parts of about ``part_rows`` rows."""
+    part, rows = [], 0
+    for indicator, count in counts:
+        part.append(indicator)
+        rows += count
+        if rows >= part_rows:
+            yield part
+            part, rows = [], 0
+    if part:
+        yield part
 
 
 # Rows of gap_series handed to the validation at once: whole indicators, so that the uniqueness rule

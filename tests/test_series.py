@@ -143,3 +143,27 @@ def test_series_parts_refuse_a_file_not_grouped_by_indicator(series, tmp_path):
     scattered.to_parquet(tmp_path / "gap_series.parquet", index=False)
     with pytest.raises(ValueError, match="dispersées"):
         list(series_parts(tmp_path / "gap_series.parquet", "gap_series.parquet", max_rows=1))
+
+
+def test_series_written_in_parts_is_the_series_of_one_statement(tmp_path):
+    from qpv_observatory.series import write_gap_series
+
+    rows = []
+    for indicator in ("taux_chomage", "taux_pauvrete", "part_jeunes"):
+        for old in ("QP034001", "QP034002"):
+            rows += [{**r, "indicator_id": indicator} for r in gap_rows(old, "insee_filosofi", {2019: 40.0, 2021: 42.0})]
+        rows += [{**r, "indicator_id": indicator} for r in gap_rows("QN03401I", "insee_filosofi", {2024: 45.0})]
+    gaps = frame(rows)
+    files = []
+    for year, part in gaps.groupby("year"):
+        files.append(tmp_path / f"millesime={year}" / "gaps.parquet")
+        files[-1].parent.mkdir()
+        part.to_parquet(files[-1], index=False)
+    target = tmp_path / "series" / "gap_series.parquet"
+    written = write_gap_series(files, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
+    expected = gap_series(gaps, CORRESPONDENCE, empty_method_breaks())
+    assert written == len(expected) == 15
+    def plain(table: pd.DataFrame) -> pd.DataFrame:  # empty cells alike, whatever their type
+        return table.astype(object).where(table.notna(), None)
+
+    pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
