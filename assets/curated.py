@@ -19,7 +19,7 @@ from qpv_observatory.gaps import compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.series import write_gap_series
+from qpv_observatory.series import confirm_series, write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
 from qpv_observatory.release import commit_release, current_release, staging_dir
 from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles,
@@ -101,11 +101,14 @@ def raw_files(paths: ObservatoryPaths) -> pd.DataFrame:
                       "ruptures (géographie 2015 → 2024, changements de méthode).")
 def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
                indicator_catalogue: Catalogue) -> dg.MaterializeResult:
-    written = write_gap_series(paths.store.table_files("gaps", paths.published_vintages()),
+    vintages = paths.published_vintages()
+    written = write_gap_series(dict(zip(vintages, paths.store.table_files("gaps", vintages))),
+                               {v: paths.store.promotion(v) for v in vintages},
                                qpv_referential.qpv_correspondence, indicator_catalogue.method_breaks,
                                paths.store.series_file("gap_series"))
-    return dg.MaterializeResult(metadata={"rows": written, "file": dg.MetadataValue.path(
-        str(paths.store.series_file("gap_series")))})
+    # from_year: only the rows of these years were computed again (None: all of them).
+    return dg.MaterializeResult(metadata={"rows": written.rows, "from_year": written.from_year,
+                                          "file": dg.MetadataValue.path(str(paths.store.series_file("gap_series")))})
 
 
 @dg.asset(group_name="publication", deps=[promoted_millesime, gap_series],
@@ -113,6 +116,8 @@ def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, contracts: pd.DataFrame, target_progress: pd.DataFrame,
                       partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
+    # The series passed its suite (a blocking check upstream): the next refresh may build on it.
+    confirm_series(paths.store.series_file("gap_series"))
     vintages = paths.published_vintages()
     promotions = {v: paths.store.promotion(v) for v in vintages}
     millesimes = pd.DataFrame({MILLESIME_COLUMN: pd.Series(vintages, dtype="int64"),

@@ -17,7 +17,10 @@ Secret or missing values stay empty: a change is never computed from them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -29,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
-from qpv_observatory.warehouse import MEMORY_LIMIT, parquet_source
+from qpv_observatory.warehouse import MEMORY_LIMIT, MILLESIME_COLUMN, millesime_rows
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
@@ -43,7 +46,7 @@ GAP_SERIES_COLUMNS = [
     "qpv_value_change", "gap_change", "comparability", "comparability_reason", "method_break",
 ]
 
-_SQL = f"""
+_SERIES_ROWS = f"""
 WITH correspondence AS (
     SELECT CAST(qpv_2024 AS VARCHAR) AS qpv_2024,
            count(CAST(qpv_2015 AS VARCHAR)) AS predecessors,
@@ -142,8 +145,9 @@ SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, compar
             THEN round(gap - previous_gap, {PRECISION}) END AS gap_change,
        comparability, comparability_reason, method_break
 FROM with_breaks
-ORDER BY indicator_id, source, qpv_code, comparison_level, comparison_code, year
 """
+SERIES_ORDER = "indicator_id, source, qpv_code, comparison_level, comparison_code, year"
+_SQL = f"{_SERIES_ROWS} ORDER BY {SERIES_ORDER}"
 
 
 def _register(con: duckdb.DuckDBPyConnection, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> None:
@@ -167,39 +171,109 @@ def gap_series(gaps: pd.DataFrame, correspondence: pd.DataFrame, method_breaks: 
 SERIES_PART_ROWS = 300_000
 
 
-def write_gap_series(gaps_files: Sequence[Path], correspondence: pd.DataFrame, method_breaks: pd.DataFrame,
-                     target: Path, part_rows: int = SERIES_PART_ROWS) -> int:
-    """The series over the millésime store's gap files, written to ``target`` (Parquet); returns its rows.
+@dataclass(frozen=True)
+class SeriesWrite:
+    rows: int
+    from_year: int | None  # rows from this year on were computed (and are to be validated); None: all
+
+
+def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], correspondence: pd.DataFrame,
+                     method_breaks: pd.DataFrame, target: Path, part_rows: int = SERIES_PART_ROWS) -> SeriesWrite:
+    """The series over the millésime store's gap files (one per millésime), written to ``target`` (Parquet).
 
     Computed in parts of whole indicators, in indicator order, appended to one file: the file is the
     one a single statement would write (same rows, same order).
+
+    Incremental when the previous series was validated and built from the same correspondence, method
+    breaks and statement: a row depends only on its own figure and the earlier points of its series, so
+    the rows of years before the earliest year of a re-promoted (or withdrawn) millésime are kept as
+    they were, and only the later ones are computed again. ``from_year`` says which rows are new.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
+    inputs = _inputs_digest(correspondence, method_breaks)
     rows, writer = 0, None
     with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(target.parent / ".duckdb_tmp")}) as con:
-        con.execute(f"CREATE VIEW _gaps AS SELECT * FROM {parquet_source(gaps_files)}")
+        con.execute(f"CREATE VIEW _gaps AS {millesime_rows(gaps_files, list(gaps_files))}")
         _register(con, correspondence, method_breaks)
-        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}') "
-                             "GROUP BY ALL ORDER BY 1").fetchall()
+        scope = f"comparison_level IN ('{COMMUNE}', '{EPCI}')"
+        first_years = dict(con.execute(f"SELECT {MILLESIME_COLUMN}, min(year) FROM _gaps WHERE {scope} GROUP BY ALL"
+                                       ).fetchall())
+        from_year = _from_year(_read_record(target), inputs, promotions, first_years)
+        if from_year is not None and not target.is_file():
+            from_year = None
+        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} GROUP BY ALL ORDER BY 1").fetchall()
+        if from_year is None:
+            statement = _SQL
+        else:  # earlier years copied from the previous series, later ones computed again
+            kept = "read_parquet('" + str(target).replace("'", "''") + "')"
+            statement = (f"SELECT * FROM (SELECT * FROM {kept} WHERE year < {int(from_year)} "
+                         f"AND indicator_id IN (SELECT indicator_id FROM _indicators) "
+                         f"UNION ALL BY NAME SELECT * FROM ({_SERIES_ROWS}) WHERE year >= {int(from_year)}) "
+                         f"ORDER BY {SERIES_ORDER}")
         try:
-            for part in _indicator_parts(counts, part_rows):
+            for part in _indicator_parts(counts, part_rows) if counts else [[None]]:
                 con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT unnest(?::VARCHAR[]) AS indicator_id",
                             [part])
-                table = con.sql(_SQL).to_arrow_table()
+                table = con.sql(statement).to_arrow_table()
                 writer = writer or pq.ParquetWriter(partial, table.schema)
                 writer.write_table(table)
                 rows += table.num_rows
-            if writer is None:  # no commune or EPCI gap at all: an empty table with the series' columns
-                con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT NULL::VARCHAR AS indicator_id")
-                table = con.sql(_SQL).to_arrow_table()
-                writer = pq.ParquetWriter(partial, table.schema)
-                writer.write_table(table)
         finally:
             if writer is not None:
                 writer.close()
     os.replace(partial, target)
-    return rows
+    _write_record(target, {"inputs": inputs, "validated": False, "from_year": from_year,
+                           "millesimes": {str(v): {"promotion": promotions.get(v, ""), "first_year": first_years.get(v)}
+                                          for v in gaps_files}})
+    return SeriesWrite(rows, from_year)
+
+
+def confirm_series(target: Path) -> None:
+    """The series passed its suite: the next refresh may keep its rows (see write_gap_series)."""
+    record = _read_record(target)
+    if record:
+        _write_record(target, {**record, "validated": True})
+
+
+def series_rows_to_validate(target: Path) -> int | None:
+    """The year from which the last written series has new rows (None: every row is new)."""
+    record = _read_record(target)
+    return record.get("from_year") if record and not record.get("validated") else None
+
+
+def _from_year(record: dict, inputs: str, promotions: dict[int, str], first_years: dict[int, int]) -> int | None:
+    if not record or not record.get("validated") or record.get("inputs") != inputs:
+        return None
+    before = {int(v): entry for v, entry in record.get("millesimes", {}).items()}
+    changed = [v for v in set(before) | set(promotions)
+               if v not in before or v not in promotions or before[v]["promotion"] != promotions[v]]
+    years = [y for v in changed for y in (before.get(v, {}).get("first_year"), first_years.get(v)) if y is not None]
+    if changed and not years:
+        return None
+    return min(years) if years else max([*first_years.values(), 0]) + 10_000  # nothing changed: no new row
+
+
+def _inputs_digest(correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> str:
+    digest = hashlib.sha256(_SERIES_ROWS.encode())
+    for frame in (correspondence[["qpv_2024", "qpv_2015"]], method_breaks):
+        digest.update(frame.astype(str).to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def _record_path(target: Path) -> Path:
+    return target.with_suffix(".json")
+
+
+def _read_record(target: Path) -> dict:
+    path = _record_path(target)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() and target.is_file() else {}
+
+
+def _write_record(target: Path, record: dict) -> None:
+    partial = _record_path(target).with_name(f".{_record_path(target).name}.partial")
+    partial.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    os.replace(partial, _record_path(target))
 
 
 def _indicator_parts(counts: list[tuple[str, int]], part_rows: int) -> Iterator[list[str]]:
@@ -220,10 +294,12 @@ def _indicator_parts(counts: list[tuple[str, int]], part_rows: int) -> Iterator[
 VALIDATION_CHUNK_ROWS = 250_000
 
 
-def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS,
+                 from_year: int | None = None) -> Iterator[pd.DataFrame]:
     """The series file read once, in order, in parts of whole indicators (about ``max_rows`` rows each),
     so that it is never held whole in pandas; each row carries the file's name and its row number
-    (1 = first row). The file is sorted by indicator (write_gap_series): a part ends where one begins."""
+    (1 = first row). The file is sorted by indicator (write_gap_series): a part ends where one begins.
+    ``from_year``: only the rows of this year and later (row numbers unchanged)."""
     pending: list[pa.Table] = []
     offset, seen = 0, set()
 
@@ -239,6 +315,8 @@ def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK
         frame["source_file"] = display_name
         frame["source_row"] = np.arange(offset + 1, offset + len(frame) + 1)
         offset += len(frame)
+        if from_year is not None:
+            frame = frame[frame["year"] >= from_year].reset_index(drop=True)
         return frame
 
     for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024):

@@ -100,7 +100,7 @@ def parquet_source(files: Sequence[Path]) -> str:
     return f"read_parquet([{', '.join(_sql_text(str(f)) for f in files)}], union_by_name = true)"
 
 
-def _millesime_rows(files: dict[int, Path], vintages: Sequence[int]) -> str:
+def millesime_rows(files: dict[int, Path], vintages: Sequence[int]) -> str:
     """The rows of the given millésimes, each with its millésime as a column (files may differ in columns)."""
     return " UNION ALL BY NAME ".join(
         f"SELECT *, CAST({int(v)} AS BIGINT) AS {MILLESIME_COLUMN} "
@@ -183,7 +183,7 @@ def _write_database(path: Path, tables: dict[str, TableSource], previous: Path |
         existing = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for name, source in tables.items():
             if isinstance(source, MillesimeFiles):
-                new_rows = _millesime_rows(source.files, list(source.files))
+                new_rows = millesime_rows(source.files, list(source.files))
                 unchanged = [v for v in source.files if kept_promotions.get(v) == source.promotions.get(v)]
                 same_shape = (name in existing and unchanged and
                               _columns(con, f'SELECT * FROM "{name}"') == _columns(con, f"SELECT * FROM ({new_rows}) LIMIT 0"))
@@ -192,7 +192,7 @@ def _write_database(path: Path, tables: dict[str, TableSource], previous: Path |
                     keep = ", ".join(str(int(v)) for v in unchanged)
                     _run(con, f'DELETE FROM "{name}" WHERE {MILLESIME_COLUMN} NOT IN ({keep})')
                     if stale:
-                        _run(con, f'INSERT INTO "{name}" BY NAME {_millesime_rows(source.files, stale)}')
+                        _run(con, f'INSERT INTO "{name}" BY NAME {millesime_rows(source.files, stale)}')
                     rebuilt[name] = sorted(stale)
                 else:
                     _run(con, f'CREATE OR REPLACE TABLE "{name}" AS {new_rows}')
