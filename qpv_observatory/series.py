@@ -199,9 +199,12 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
         scope = f"comparison_level IN ('{COMMUNE}', '{EPCI}')"
         first_years = dict(con.execute(f"SELECT {MILLESIME_COLUMN}, min(year) FROM _gaps WHERE {scope} GROUP BY ALL"
                                        ).fetchall())
-        from_year = _from_year(_read_record(target), inputs, promotions, first_years)
-        if from_year is not None and not target.is_file():
-            from_year = None
+        record = _read_record(target)
+        from_year = _from_year(record, inputs, promotions, first_years)
+        if from_year is not None and _same_millesimes(record, promotions):
+            # Nothing changed since the validated series: kept as it is, with no row to check again.
+            _write_record(target, {**record, "validated": False, "from_year": from_year})
+            return SeriesWrite(pq.ParquetFile(target).metadata.num_rows, from_year)
         counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} GROUP BY ALL ORDER BY 1").fetchall()
         if from_year is None:
             statement = _SQL
@@ -251,7 +254,13 @@ def _from_year(record: dict, inputs: str, promotions: dict[int, str], first_year
     years = [y for v in changed for y in (before.get(v, {}).get("first_year"), first_years.get(v)) if y is not None]
     if changed and not years:
         return None
-    return min(years) if years else max([*first_years.values(), 0]) + 10_000  # nothing changed: no new row
+    # Nothing changed: a year after every figure, so that no row is new.
+    return min(years) if years else max([*first_years.values(), 0]) + 1
+
+
+def _same_millesimes(record: dict, promotions: dict[int, str]) -> bool:
+    before = {int(v): entry["promotion"] for v, entry in record.get("millesimes", {}).items()}
+    return before == promotions
 
 
 def _inputs_digest(correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> str:

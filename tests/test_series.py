@@ -223,3 +223,16 @@ def test_series_parts_from_a_year_keep_the_file_row_numbers(series, tmp_path):
     later = pd.concat(parts)
     assert sorted(later["source_row"]) == [i + 1 for i in table.index[table["year"] >= 2024]]
     assert (later["year"] >= 2024).all() and len(later) == 5
+
+
+def test_a_withdrawn_last_millesime_leaves_the_series(tmp_path):
+    from qpv_observatory.series import confirm_series, write_gap_series
+
+    target = tmp_path / "series" / "gap_series.parquet"
+    files = store_gaps(tmp_path, several_indicators({2019: 40.0, 2021: 42.0, 2024: 45.0, 2025: 44.0}))
+    write_gap_series(files, {v: "a" for v in files}, CORRESPONDENCE, empty_method_breaks(), target)
+    confirm_series(target)
+    kept = {v: f for v, f in files.items() if v != 2025}
+    written = write_gap_series(kept, {v: "a" for v in kept}, CORRESPONDENCE, empty_method_breaks(), target)
+    assert written.from_year == 2025 and written.rows == 15
+    assert sorted(pd.read_parquet(target)["year"].unique()) == [2019, 2021, 2024]
