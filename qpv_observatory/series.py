@@ -46,7 +46,7 @@ GAP_SERIES_COLUMNS = [
     "qpv_value_change", "gap_change", "comparability", "comparability_reason", "method_break",
 ]
 
-_SERIES_ROWS = f"""
+_SERIES_TEMPLATE = f"""
 WITH correspondence AS (
     SELECT CAST(qpv_2024 AS VARCHAR) AS qpv_2024,
            count(CAST(qpv_2015 AS VARCHAR)) AS predecessors,
@@ -54,38 +54,34 @@ WITH correspondence AS (
            string_agg(CAST(qpv_2015 AS VARCHAR), ', ' ORDER BY CAST(qpv_2015 AS VARCHAR)) AS predecessor_list
     FROM _correspondence GROUP BY 1
 ),
-base AS (
-    SELECT qpv_code, qpv_name, indicator_id, source, source_label, comparison_level, comparison_code,
-           comparison_name, CAST(year AS INTEGER) AS year, CAST(qpv_value AS DOUBLE) AS qpv_value, qpv_status,
-           CAST(comparison_value AS DOUBLE) AS comparison_value, comparison_status, CAST(gap AS DOUBLE) AS gap,
-           gap_unit, CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography
+points_base AS (
+    -- Every figure of the series being computed (whole series), narrow: the window sorts them all.
+    SELECT qpv_code, indicator_id, source, comparison_level, comparison_code, CAST(year AS INTEGER) AS year,
+           CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography,
+           CAST(qpv_value AS DOUBLE) AS qpv_value, CAST(gap AS DOUBLE) AS gap
     FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}')
       AND indicator_id IN (SELECT indicator_id FROM _indicators)  -- the part being computed (whole series)
 ),
-linked AS (
+continuations AS (
     -- The official code of a 2024 QPV ends with its status letter: N new, M contour modifié, I inchangé.
-    SELECT b.*, CASE WHEN b.geography = 2024 THEN right(b.qpv_code, 1) END AS status_letter,
-           c.predecessors, c.predecessor_list,
-           CASE WHEN b.geography = 2024 AND right(b.qpv_code, 1) IN ('I', 'M') AND c.predecessors = 1
-                THEN c.predecessor END AS predecessor
-    FROM base b LEFT JOIN correspondence c ON c.qpv_2024 = b.qpv_code
+    SELECT qpv_2024 AS qpv_code, predecessor FROM correspondence
+    WHERE right(qpv_2024, 1) IN ('I', 'M') AND predecessors = 1
 ),
 history AS (
     -- The 2015 predecessor's figures (before 2024, when the 2024 geography took effect), copied as the
     -- beginning of each 2024 QPV series that continues it; removed again after the window below.
-    SELECT l.qpv_code AS series_code, p.qpv_code, p.indicator_id, p.source, p.comparison_level, p.comparison_code,
+    SELECT c.qpv_code AS series_code, p.qpv_code, p.indicator_id, p.source, p.comparison_level, p.comparison_code,
            p.year, p.geography, p.qpv_value, p.gap, TRUE AS is_history
-    FROM (SELECT DISTINCT qpv_code, predecessor FROM linked WHERE predecessor IS NOT NULL) l
-    JOIN base p ON p.qpv_code = l.predecessor AND p.year < 2024
+    FROM continuations c JOIN points_base p ON p.qpv_code = c.predecessor AND p.year < 2024
 ),
-points AS (
-    -- Only what the window needs: it sorts every point, so the rows it carries are kept narrow.
+all_points AS (
     SELECT qpv_code AS series_code, qpv_code, indicator_id, source, comparison_level, comparison_code,
            year, geography, qpv_value, gap, FALSE AS is_history
-    FROM linked
+    FROM points_base
     UNION ALL
     SELECT * FROM history
 ),
+points AS ({{points}}),
 previous AS (
     SELECT qpv_code, indicator_id, source, comparison_level, comparison_code, year, previous_year, previous_qpv_code,
            previous_qpv_value, previous_gap
@@ -95,7 +91,23 @@ previous AS (
         FROM points
         WINDOW w AS (PARTITION BY series_code, indicator_id, source, comparison_level, comparison_code
                      ORDER BY year, geography)
-    ) WHERE NOT is_history
+    ) WHERE NOT is_history AND year >= {{from_year}}
+),
+base AS (
+    -- The rows computed, with every column.
+    SELECT qpv_code, qpv_name, indicator_id, source, source_label, comparison_level, comparison_code,
+           comparison_name, CAST(year AS INTEGER) AS year, CAST(qpv_value AS DOUBLE) AS qpv_value, qpv_status,
+           CAST(comparison_value AS DOUBLE) AS comparison_value, comparison_status, CAST(gap AS DOUBLE) AS gap,
+           gap_unit, CASE WHEN starts_with(qpv_code, 'QN') THEN 2024 ELSE 2015 END AS geography
+    FROM _gaps WHERE comparison_level IN ('{COMMUNE}', '{EPCI}')
+      AND indicator_id IN (SELECT indicator_id FROM _indicators) AND CAST(year AS INTEGER) >= {{from_year}}
+),
+linked AS (
+    SELECT b.*, CASE WHEN b.geography = 2024 THEN right(b.qpv_code, 1) END AS status_letter,
+           c.predecessors, c.predecessor_list,
+           CASE WHEN b.geography = 2024 AND right(b.qpv_code, 1) IN ('I', 'M') AND c.predecessors = 1
+                THEN c.predecessor END AS predecessor
+    FROM base b LEFT JOIN correspondence c ON c.qpv_2024 = b.qpv_code
 ),
 joined AS (
     -- A QPV's figure is unique per indicator, source, comparison territory and year (the gaps' key).
@@ -146,8 +158,32 @@ SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, compar
        comparability, comparability_reason, method_break
 FROM with_breaks
 """
+_ALL_POINTS = "SELECT * FROM all_points"
+# The rows from one year on: the window needs the points of those years and, of the earlier years, only
+# the latest point of each series (lag looks one point back). Exact, and fewer points to sort.
+# arg_max_null, not max_by: the latest point's value may be empty (secret), and must stay so.
+_POINTS_FROM = """
+    SELECT * FROM all_points WHERE year >= {from_year}
+    UNION ALL
+    SELECT series_code, arg_max_null(qpv_code, {order}), indicator_id, source, comparison_level, comparison_code,
+           arg_max_null(year, {order}), arg_max_null(geography, {order}), arg_max_null(qpv_value, {order}),
+           arg_max_null(gap, {order}), arg_max_null(is_history, {order})
+    FROM all_points WHERE year < {from_year}
+    GROUP BY series_code, indicator_id, source, comparison_level, comparison_code
+"""
+_POINT_ORDER = "year * 10000 + geography"  # the window's order within a series (geography: 2015 or 2024)
+
+
+def series_rows(from_year: int | None = None) -> str:
+    """The statement of the series rows (every year, or the years from ``from_year`` on), unordered."""
+    if from_year is None:
+        return _SERIES_TEMPLATE.format(points=_ALL_POINTS, from_year=0)
+    year = int(from_year)
+    return _SERIES_TEMPLATE.format(points=_POINTS_FROM.format(from_year=year, order=_POINT_ORDER), from_year=year)
+
+
 SERIES_ORDER = "indicator_id, source, qpv_code, comparison_level, comparison_code, year"
-_SQL = f"{_SERIES_ROWS} ORDER BY {SERIES_ORDER}"
+_SQL = f"{series_rows()} ORDER BY {SERIES_ORDER}"
 
 
 def _register(con: duckdb.DuckDBPyConnection, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> None:
@@ -212,7 +248,7 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
             kept = "read_parquet('" + str(target).replace("'", "''") + "')"
             statement = (f"SELECT * FROM (SELECT * FROM {kept} WHERE year < {int(from_year)} "
                          f"AND indicator_id IN (SELECT indicator_id FROM _indicators) "
-                         f"UNION ALL BY NAME SELECT * FROM ({_SERIES_ROWS}) WHERE year >= {int(from_year)}) "
+                         f"UNION ALL BY NAME SELECT * FROM ({series_rows(from_year)})) "
                          f"ORDER BY {SERIES_ORDER}")
         try:
             for part in _indicator_parts(counts, part_rows) if counts else [[None]]:
@@ -264,7 +300,7 @@ def _same_millesimes(record: dict, promotions: dict[int, str]) -> bool:
 
 
 def _inputs_digest(correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> str:
-    digest = hashlib.sha256(_SERIES_ROWS.encode())
+    digest = hashlib.sha256((_SERIES_TEMPLATE + _POINTS_FROM).encode())
     for frame in (correspondence[["qpv_2024", "qpv_2015"]], method_breaks):
         digest.update(frame.astype(str).to_csv(index=False).encode())
     return digest.hexdigest()
@@ -320,12 +356,14 @@ def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK
         if indicators & seen or runs != len(indicators):
             raise ValueError(f"{display_name} : lignes d'un même indicateur dispersées dans le fichier")
         seen.update(indicators)
+        row_numbers = np.arange(offset + 1, offset + table.num_rows + 1)
+        offset += table.num_rows
+        if from_year is not None:  # filtered before pandas: the rows kept from the last series are most of them
+            new_rows = pc.greater_equal(table.column("year"), from_year)
+            table, row_numbers = table.filter(new_rows), row_numbers[new_rows.to_numpy(zero_copy_only=False)]
         frame = table.to_pandas()
         frame["source_file"] = display_name
-        frame["source_row"] = np.arange(offset + 1, offset + len(frame) + 1)
-        offset += len(frame)
-        if from_year is not None:
-            frame = frame[frame["year"] >= from_year].reset_index(drop=True)
+        frame["source_row"] = row_numbers
         return frame
 
     for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024):

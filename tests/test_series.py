@@ -236,3 +236,26 @@ def test_a_withdrawn_last_millesime_leaves_the_series(tmp_path):
     written = write_gap_series(kept, {v: "a" for v in kept}, CORRESPONDENCE, empty_method_breaks(), target)
     assert written.from_year == 2025 and written.rows == 15
     assert sorted(pd.read_parquet(target)["year"].unique()) == [2019, 2021, 2024]
+
+
+@pytest.mark.parametrize("figures", [
+    {2019: 40.0, 2021: 42.0, 2024: None},  # the latest point before the new year is secret: no change
+    {2019: 40.0, 2021: None, 2024: 45.0},
+    {2019: None, 2024: 45.0},  # a hole of several years before the new year
+])
+def test_an_added_millesime_gives_the_series_of_a_full_computation(tmp_path, figures):
+    from qpv_observatory.series import confirm_series, write_gap_series
+
+    target = tmp_path / "series" / "gap_series.parquet"
+    first = store_gaps(tmp_path / "a", several_indicators(figures))
+    write_gap_series(first, {v: "a" for v in first}, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
+    confirm_series(target)
+    added = several_indicators({**figures, 2025: 44.0})
+    second = store_gaps(tmp_path / "b", added)
+    written = write_gap_series(second, {**{v: "a" for v in first}, 2025: "b"}, CORRESPONDENCE,
+                               empty_method_breaks(), target, part_rows=1)
+    assert written.from_year == 2025
+    expected = gap_series(added, CORRESPONDENCE, empty_method_breaks())
+    pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
+    latest = expected.set_index(["indicator_id", "qpv_code", "year"]).loc[("taux_chomage", "QN03401I", 2025)]
+    assert latest.previous_year == 2024
