@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
-from qpv_observatory.warehouse import MEMORY_LIMIT, MILLESIME_COLUMN, millesime_rows
+from qpv_observatory.warehouse import MEMORY_LIMIT, MILLESIME_COLUMN, Lineage, millesime_rows, sql_text
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
@@ -242,10 +242,13 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
             _write_record(target, {**record, "validated": False, "from_year": from_year})
             return SeriesWrite(pq.ParquetFile(target).metadata.num_rows, from_year)
         counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} GROUP BY ALL ORDER BY 1").fetchall()
+        # Its footer says which file it continues, so the warehouse rewrites only the changed years.
+        previous = Lineage.of(target) if from_year is not None else None
+        lineage = Lineage(_series_id(inputs, promotions), previous.id if previous else None, from_year)
         if from_year is None:
             statement = _SQL
         else:  # earlier years copied from the previous series, later ones computed again
-            kept = "read_parquet('" + str(target).replace("'", "''") + "')"
+            kept = f"read_parquet({sql_text(str(target))})"
             statement = (f"SELECT * FROM (SELECT * FROM {kept} WHERE year < {int(from_year)} "
                          f"AND indicator_id IN (SELECT indicator_id FROM _indicators) "
                          f"UNION ALL BY NAME SELECT * FROM ({series_rows(from_year)})) "
@@ -255,7 +258,7 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
                 con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT unnest(?::VARCHAR[]) AS indicator_id",
                             [part])
                 table = con.sql(statement).to_arrow_table()
-                writer = writer or pq.ParquetWriter(partial, table.schema)
+                writer = writer or pq.ParquetWriter(partial, table.schema.with_metadata(lineage.metadata()))
                 writer.write_table(table)
                 rows += table.num_rows
         finally:
@@ -304,6 +307,12 @@ def _inputs_digest(correspondence: pd.DataFrame, method_breaks: pd.DataFrame) ->
     for frame in (correspondence[["qpv_2024", "qpv_2015"]], method_breaks):
         digest.update(frame.astype(str).to_csv(index=False).encode())
     return digest.hexdigest()
+
+
+def _series_id(inputs: str, promotions: dict[int, str]) -> str:
+    """What the series is computed from: the store's gap files never change once promoted, so their
+    promotions name them."""
+    return hashlib.sha256(json.dumps([inputs, sorted(promotions.items())]).encode()).hexdigest()
 
 
 def _record_path(target: Path) -> Path:

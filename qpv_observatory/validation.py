@@ -211,16 +211,18 @@ def combine_outcomes(outcomes: list[ValidationOutcome]) -> ValidationOutcome:
     return combined
 
 
+@lru_cache(maxsize=None)
+def _frame_batches():
+    """One data source for every frame of the process: declaring one per validation cost more than
+    validating a small table."""
+    asset = _context().data_sources.add_or_update_pandas("qpv_observatory").add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("frame")
+
+
 def _run_suite(data: pd.DataFrame, suite, result_format: str, parameters: dict | None) -> list:
     """The suite's results on ``data``, in great-expectations' order (grouped by column)."""
-    context = _context()
-    name = f"{suite.name}_{uuid.uuid4().hex}"
-    asset = context.data_sources.add_or_update_pandas(name).add_dataframe_asset(name)
-    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(batch_parameters={"dataframe": data})
-    try:
-        return batch.validate(suite, result_format=result_format, expectation_parameters=parameters or {}).results
-    finally:
-        context.data_sources.delete(name)
+    batch = _frame_batches().get_batch(batch_parameters={"dataframe": data})
+    return batch.validate(suite, result_format=result_format, expectation_parameters=parameters or {}).results
 
 
 # --- The frame great-expectations sees -------------------------------------------------------

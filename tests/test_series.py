@@ -186,6 +186,7 @@ def test_series_written_in_parts_is_the_series_of_one_statement(tmp_path):
 
 def test_a_refresh_recomputes_the_series_from_the_first_year_it_changed(tmp_path):
     from qpv_observatory.series import confirm_series, series_rows_to_validate, write_gap_series
+    from qpv_observatory.warehouse import Lineage
 
     target = tmp_path / "series" / "gap_series.parquet"
     first = store_gaps(tmp_path / "a", several_indicators({2019: 40.0, 2021: 42.0, 2024: 45.0}))
@@ -202,8 +203,11 @@ def test_a_refresh_recomputes_the_series_from_the_first_year_it_changed(tmp_path
     changed = several_indicators({2019: 40.0, 2021: 47.0, 2024: 45.0, 2025: 44.0})
     second = store_gaps(tmp_path / "b", changed)
     promotions = {2019: "a", 2021: "b", 2024: "a", 2025: "b"}
+    kept = Lineage.of(target)
     written = write_gap_series(second, promotions, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
     assert written.from_year == 2021 and series_rows_to_validate(target) == 2021
+    # The file says it continues the previous one from 2021: the warehouse rewrites those years only.
+    assert Lineage.of(target) == Lineage(Lineage.of(target).id, kept.id, 2021) and kept.id != Lineage.of(target).id
     expected = gap_series(changed, CORRESPONDENCE, empty_method_breaks())
     pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
     row = expected.set_index(["indicator_id", "qpv_code", "year"]).loc[("taux_chomage", "QN03401I", 2024)]

@@ -85,3 +85,40 @@ def test_an_unreadable_previous_database_is_not_reused(tmp_path, damage):
     second = publish(tmp_path, "r2", files, {2016: "a"}, previous=tmp_path / "r1")
     assert second.rebuilt == {"observations": None}
     assert table(tmp_path / "r2", "SELECT sum(value) FROM observations") == [(21.0,)]
+
+
+def series_file(folder, name, years, lineage):
+    """A table over every millésime written to one file, its lineage in the footer (as gap_series)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / name / "gap_series.parquet"
+    path.parent.mkdir(parents=True)
+    table = pa.Table.from_pandas(pd.DataFrame({"year": list(years), "value": [float(y) for y in years]}),
+                                 preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(lineage.metadata()), path)
+    return path
+
+
+def publish_series(tmp_path, name, path, previous=None):
+    millesimes = pd.DataFrame({"millesime": [2016], "promotion": ["a"]})
+    return write_tables({MILLESIMES_TABLE: millesimes, "gap_series": path}, tmp_path / name,
+                        previous=previous / DATABASE_NAME if previous else None)
+
+
+def test_a_series_written_from_the_published_one_rewrites_only_its_new_years(tmp_path):
+    from qpv_observatory.warehouse import Lineage
+
+    first = series_file(tmp_path / "store", "s1", [2016, 2017, 2018], Lineage("s1"))
+    assert publish_series(tmp_path, "r1", first).rebuilt["gap_series"] is None
+    # Rows of 2018 on computed again from s1 (another value kept to see the rows are the old ones).
+    second = series_file(tmp_path / "store", "s2", [2016, 2017, 2018, 2019], Lineage("s2", "s1", 2018))
+    assert publish_series(tmp_path, "r2", second, previous=tmp_path / "r1").rebuilt["gap_series"] == [2018]
+    assert table(tmp_path / "r2", "SELECT year FROM gap_series ORDER BY 1") == [(2016,), (2017,), (2018,), (2019,)]
+    # The same file again: nothing to write.
+    assert publish_series(tmp_path, "r3", second, previous=tmp_path / "r2").rebuilt["gap_series"] == []
+    assert table(tmp_path / "r3", "SELECT count(*) FROM gap_series") == [(4,)]
+    # Written from a series the release does not hold (s2 never published from r1): written whole.
+    third = series_file(tmp_path / "store", "s3", [2016, 2019, 2020], Lineage("s3", "s2", 2020))
+    assert publish_series(tmp_path, "r4", third, previous=tmp_path / "r1").rebuilt["gap_series"] is None
+    assert table(tmp_path / "r4", "SELECT year FROM gap_series ORDER BY 1") == [(2016,), (2019,), (2020,)]
