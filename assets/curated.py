@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.ingestion import SOURCES
+from pipelines.memory import release_freed_memory
 from pipelines.partitions import MILLESIMES
 from pipelines.resources import STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report
 from qpv_observatory.aggregation import derive_comparison_territories, qpv_shares as compute_qpv_shares
@@ -118,6 +119,7 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
                       partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
     # The series passed its suite (a blocking check upstream): the next refresh may build on it.
     confirm_series(paths.store.series_file("gap_series"))
+    release_freed_memory()  # DuckDB takes up to MEMORY_LIMIT: on top of what the steps before it left
     vintages = paths.published_vintages()
     promotions = {v: paths.store.promotion(v) for v in vintages}
     millesimes = pd.DataFrame({MILLESIME_COLUMN: pd.Series(vintages, dtype="int64"),

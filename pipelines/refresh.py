@@ -26,6 +26,7 @@ from dagster._core.utils import make_new_run_id
 
 from pipelines.definitions import all_assets, reconstructable_refresh_job
 from pipelines.history import relax_history_durability
+from pipelines.memory import long_lived_objects_set_aside, release_freed_memory
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.resources import REFRESH_TAG, ObservatoryPaths
 from qpv_observatory.errors import SourceFileError
@@ -135,7 +136,7 @@ def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Ite
             raise_on_error: bool = False) -> RefreshOutcome:
     """Refresh the chosen millésimes, then publish every published millésime (see module docstring)."""
     relax_history_durability()
-    with refresh_lock(paths.curated):  # one refresh at a time per curated folder
+    with refresh_lock(paths.curated), long_lived_objects_set_aside():  # one refresh at a time per curated folder
         remove_abandoned_staging(paths.curated)  # releases left half-written by a killed or failed refresh
         return _refresh(paths, instance, vintages, all_vintages, without_pictures, run_config, raise_on_error)
 
@@ -163,6 +164,7 @@ def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: It
                                     asset_selection=selection, raise_on_error=raise_on_error)
         finally:
             paths.store.recover()  # promoted tables were moved out; what is left is a failed run's
+            release_freed_memory()
         outcome.results.append(RunSummary.of(result))
         return result.success
 
