@@ -13,7 +13,7 @@ import pandas as pd
 
 from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
-from pipelines.memory import release_freed_memory
+from pipelines.memory import collect_cycles
 from pipelines.resources import ObservatoryPaths, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
@@ -26,7 +26,7 @@ from qpv_observatory.validation_report import record_outcome
 
 def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
                   outcome: ValidationOutcome) -> dg.AssetCheckResult:
-    release_freed_memory()  # the frames the suite validated, left in great-expectations' cycles
+    collect_cycles()  # the frames the suite validated, left in great-expectations' cycles
     report_id, millesime = report_scope(context)
     page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime)
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
@@ -126,6 +126,6 @@ def gap_series_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryP
     for part in parts:
         if len(part):
             outcomes.append(validate_frame(part, suite))
-            release_freed_memory()  # each part's frames, left in great-expectations' cycles
+            collect_cycles()  # each part's frames, left in great-expectations' cycles
     outcome = combine_outcomes(outcomes) if outcomes else ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
     return _check_result(context, paths, "gap_series_suite", "gap_series", outcome)

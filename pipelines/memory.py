@@ -18,7 +18,7 @@ from typing import Iterator
 
 @contextmanager
 def long_lived_objects_set_aside() -> Iterator[None]:
-    """Within the block, ``release_freed_memory`` walks only the objects made inside it."""
+    """Within the block, a full pass of the collector walks only the objects made inside it."""
     import great_expectations  # noqa: F401  loaded before the freeze: every refresh validates
 
     gc.collect()
@@ -29,9 +29,16 @@ def long_lived_objects_set_aside() -> Iterator[None]:
         gc.unfreeze()
 
 
+def collect_cycles() -> None:
+    """After a suite or a part of a large validation: free the frames left in cycles. Their memory
+    stays with the allocators, for the next step to reuse (given back to the system, it would have to
+    be asked for again, page by page)."""
+    gc.collect()
+
+
 def release_freed_memory() -> None:
-    """After a run, a suite, a part of a large validation: free the frames left in cycles, and give back
-    to the system the memory the allocators keep (otherwise the next step adds its own on top)."""
+    """After a run: free the frames left in cycles, and give back to the system the memory the
+    allocators keep (otherwise the next run, or the publication's DuckDB, adds its own on top)."""
     import pyarrow as pa
 
     gc.collect()

@@ -6,7 +6,7 @@ import weakref
 import numpy as np
 import pytest
 
-from pipelines.memory import long_lived_objects_set_aside, release_freed_memory
+from pipelines.memory import collect_cycles, long_lived_objects_set_aside, release_freed_memory
 
 
 class Holder:
@@ -17,12 +17,13 @@ class Holder:
         self.me = self
 
 
-def test_a_frame_held_by_a_cycle_is_freed_after_the_long_lived_objects_are_set_aside():
+@pytest.mark.parametrize("free", [collect_cycles, release_freed_memory])
+def test_a_frame_held_by_a_cycle_is_freed_after_the_long_lived_objects_are_set_aside(free):
     with long_lived_objects_set_aside():
         assert gc.get_freeze_count() > 0
         holder = weakref.ref(Holder())
         assert holder() is not None  # a cycle: not freed by reference counting
-        release_freed_memory()
+        free()
         assert holder() is None
     assert gc.get_freeze_count() == 0
 
