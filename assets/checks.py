@@ -17,7 +17,7 @@ from pipelines.memory import collect_cycles
 from pipelines.resources import ObservatoryPaths, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.series import series_parts, series_rows_to_validate
+from qpv_observatory.series import series_files_to_validate, series_parts
 from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, combine_outcomes, known_territory_codes,
                                         load_plausible_ranges, prepare_observations, validate_frame)
 from qpv_observatory.warehouse import PARQUET_DIR
@@ -37,7 +37,7 @@ def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPath
                   "by_status": outcome.status_counts, "report": dg.MetadataValue.path(str(page))})
 
 
-def _observation_parameters(catalogue: Catalogue, source: str | None = None) -> dict:
+def observation_parameters(catalogue: Catalogue, source: str | None = None) -> dict:
     # Whether a territory is known is a column of prepare_observations, not a parameter list.
     parameters = {"indicator_ids": sorted(catalogue.indicators["indicator_id"])}
     if source is not None:
@@ -59,7 +59,7 @@ def _source_check(source: str) -> dg.AssetChecksDefinition:
             return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
         frame = prepare_observations(observations, qpv_referential,
                                      indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue))
-        outcome = validate_frame(frame, suite, _observation_parameters(indicator_catalogue, source))
+        outcome = validate_frame(frame, suite, observation_parameters(indicator_catalogue, source))
         return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
 
     return _check
@@ -81,7 +81,7 @@ def observations_suite(context: dg.AssetCheckExecutionContext, paths: Observator
     frame = prepare_observations(observations, qpv_referential, indicator_catalogue.indicators,
                                  load_plausible_ranges(paths.catalogue), earlier=history)
     outcome = validate_frame(frame, paths.expectations / "curated" / "observations.json",
-                             _observation_parameters(indicator_catalogue))
+                             observation_parameters(indicator_catalogue))
     return _check_result(context, paths, "observations_suite", "observations", outcome)
 
 
@@ -118,14 +118,13 @@ def qpv_links_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPa
 @dg.asset_check(asset="gap_series", blocking=True, description="Suite expectations/curated/gap_series.json.")
 def gap_series_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths) -> dg.AssetCheckResult:
     # In parts of whole indicators: the series of every millésime is never held whole in memory. Only the
-    # rows written again are checked: the others passed this suite before (series.write_gap_series).
-    path = paths.store.series_file("gap_series")
+    # years written again are checked: the others passed this suite before (series.write_gap_series).
     suite = paths.expectations / "curated" / "gap_series.json"
-    parts = series_parts(path, f"{PARQUET_DIR}/gap_series.parquet", from_year=series_rows_to_validate(path))
     outcomes = []
-    for part in parts:
-        if len(part):
-            outcomes.append(validate_frame(part, suite))
-            collect_cycles()  # each part's frames, left in great-expectations' cycles
+    for path in series_files_to_validate(paths.store.series_dir("gap_series")):
+        for part in series_parts(path, f"{PARQUET_DIR}/gap_series/{path.name}"):
+            if len(part):
+                outcomes.append(validate_frame(part, suite))
+                collect_cycles()  # each part's frames, left in great-expectations' cycles
     outcome = combine_outcomes(outcomes) if outcomes else ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
     return _check_result(context, paths, "gap_series_suite", "gap_series", outcome)

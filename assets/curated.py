@@ -24,7 +24,7 @@ from qpv_observatory.series import confirm_series, write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
 from qpv_observatory.release import commit_release, current_release, staging_dir
 from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles,
-                                       write_tables)
+                                       YearFiles, write_tables, year_files)
 
 # Tables of a millésime, in the store and in the warehouse (one row per millésime and line).
 MILLESIME_TABLES = ("observations", "gaps", "gap_portrait", "comparison_territories", "qpv_shares")
@@ -106,10 +106,10 @@ def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
     written = write_gap_series(dict(zip(vintages, paths.store.table_files("gaps", vintages))),
                                {v: paths.store.promotion(v) for v in vintages},
                                qpv_referential.qpv_correspondence, indicator_catalogue.method_breaks,
-                               paths.store.series_file("gap_series"))
+                               paths.store.series_dir("gap_series"))
     # from_year: only the rows of these years were computed again (None: all of them).
     return dg.MaterializeResult(metadata={"rows": written.rows, "from_year": written.from_year,
-                                          "file": dg.MetadataValue.path(str(paths.store.series_file("gap_series")))})
+                                          "folder": dg.MetadataValue.path(str(paths.store.series_dir("gap_series")))})
 
 
 @dg.asset(group_name="publication", deps=[promoted_millesime, gap_series],
@@ -118,7 +118,7 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
                       qpv_referential: Referential, contracts: pd.DataFrame, target_progress: pd.DataFrame,
                       partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
     # The series passed its suite (a blocking check upstream): the next refresh may build on it.
-    confirm_series(paths.store.series_file("gap_series"))
+    confirm_series(paths.store.series_dir("gap_series"))
     release_freed_memory()  # DuckDB takes up to MEMORY_LIMIT: on top of what the steps before it left
     vintages = paths.published_vintages()
     promotions = {v: paths.store.promotion(v) for v in vintages}
@@ -137,7 +137,7 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         **{table: MillesimeFiles(dict(zip(vintages, paths.store.table_files(table, vintages))), promotions)
            for table in MILLESIME_TABLES},
         MILLESIMES_TABLE: millesimes,
-        "gap_series": paths.store.series_file("gap_series"),
+        "gap_series": YearFiles(year_files(paths.store.series_dir("gap_series"))),
         "raw_files": raw_files,
         "contracts": contracts,
         "target_progress": target_progress,

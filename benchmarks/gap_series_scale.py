@@ -69,9 +69,9 @@ def main() -> None:
     # One file per millésime (gaps_<year>.parquet); never confirmed, so the whole series is computed.
     by_vintage = {int(f.stem.split("_")[-1]): f for f in files}
     rows = write_gap_series(by_vintage, {v: "benchmark" for v in by_vintage}, correspondence(), breaks,
-                            folder / "gap_series.parquet").rows
+                            folder / "gap_series").rows
     print(f"gap_series: {rows:,} rows in {time.perf_counter() - start:.1f} s, "
-          f"{(folder / 'gap_series.parquet').stat().st_size / 2**20:.0f} MiB, "
+          f"{sum(f.stat().st_size for f in (folder / 'gap_series').glob('*.parquet')) / 2**20:.0f} MiB, "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
 
 

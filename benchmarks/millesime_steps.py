@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.checks import observation_parameters
 from assets.ingestion import SOURCES
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
@@ -57,8 +58,6 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
     catalogue = load_catalogue(catalogue_dir)
     referential = read_referentials(raw_dir, load_manifest(raw_dir, vintages=()))
     ranges = load_plausible_ranges(catalogue_dir)
-    indicator_ids = sorted(catalogue.indicators["indicator_id"])
-    variables = catalogue.variables
     manifest = load_manifest(raw_dir, [vintage])
     # The observations suite measures changes from the previous millésime (read here, not timed).
     previous = [v for v in discover_vintages(raw_dir) if v < vintage][-1:]
@@ -73,11 +72,8 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
             continue
         with step("source_suites"):
             frame = prepare_observations(per_source[source], referential, catalogue.indicators, ranges)
-            parameters = {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()), "indicator_ids": indicator_ids,
-                          "source_indicator_ids": sorted(set(variables.loc[variables["source"] == source,
-                                                                           "indicator_id"]))}
-            outputs[f"suite_{source}"] = outcome_record(
-                validate_frame(frame, EXPECTATIONS / "sources" / f"{source}.json", parameters))
+            outputs[f"suite_{source}"] = outcome_record(validate_frame(
+                frame, EXPECTATIONS / "sources" / f"{source}.json", observation_parameters(catalogue, source)))
     with step("combine_observations"):
         observations = combine_observations([per_source[s] for s in SOURCES])
     outputs["observations"] = observations
@@ -85,9 +81,7 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
         frame = prepare_observations(observations, referential, catalogue.indicators, ranges, earlier=earlier)
         outputs["prepared_observations"] = frame
         outputs["observations_suite"] = outcome_record(validate_frame(
-            frame, EXPECTATIONS / "curated" / "observations.json",
-            {"known_territory_codes": known_territory_codes(referential, frame["territory_code"].unique()),
-             "indicator_ids": indicator_ids}))
+            frame, EXPECTATIONS / "curated" / "observations.json", observation_parameters(catalogue)))
     if derived is None and aggregation:
         from qpv_observatory.aggregation import derive_comparison_territories
         with step("derive_comparison_territories"):

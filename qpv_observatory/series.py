@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -32,7 +33,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
-from qpv_observatory.warehouse import MEMORY_LIMIT, MILLESIME_COLUMN, Lineage, millesime_rows, sql_text
+from qpv_observatory.warehouse import (MEMORY_LIMIT, MILLESIME_COLUMN, YEAR_COLUMN, content_metadata, millesime_rows,
+                                       year_files)
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
@@ -161,15 +163,18 @@ FROM with_breaks
 _ALL_POINTS = "SELECT * FROM all_points"
 # The rows from one year on: the window needs the points of those years and, of the earlier years, only
 # the latest point of each series (lag looks one point back). Exact, and fewer points to sort.
-# arg_max_null, not max_by: the latest point's value may be empty (secret), and must stay so.
+# arg_max_null, not max_by: the latest point's value may be empty (secret), and must stay so; one
+# aggregate of a struct rather than one per column (half the time at national scale).
 _POINTS_FROM = """
     SELECT * FROM all_points WHERE year >= {from_year}
     UNION ALL
-    SELECT series_code, arg_max_null(qpv_code, {order}), indicator_id, source, comparison_level, comparison_code,
-           arg_max_null(year, {order}), arg_max_null(geography, {order}), arg_max_null(qpv_value, {order}),
-           arg_max_null(gap, {order}), arg_max_null(is_history, {order})
-    FROM all_points WHERE year < {from_year}
-    GROUP BY series_code, indicator_id, source, comparison_level, comparison_code
+    SELECT series_code, latest.qpv_code, indicator_id, source, comparison_level, comparison_code, latest.year,
+           latest.geography, latest.qpv_value, latest.gap, latest.is_history
+    FROM (SELECT series_code, indicator_id, source, comparison_level, comparison_code,
+                 arg_max_null({{'qpv_code': qpv_code, 'year': year, 'geography': geography, 'qpv_value': qpv_value,
+                               'gap': gap, 'is_history': is_history}}, {order}) AS latest
+          FROM all_points WHERE year < {from_year}
+          GROUP BY series_code, indicator_id, source, comparison_level, comparison_code)
 """
 _POINT_ORDER = "year * 10000 + geography"  # the window's order within a series (geography: 2015 or 2024)
 
@@ -182,7 +187,8 @@ def series_rows(from_year: int | None = None) -> str:
     return _SERIES_TEMPLATE.format(points=_POINTS_FROM.format(from_year=year, order=_POINT_ORDER), from_year=year)
 
 
-SERIES_ORDER = "indicator_id, source, qpv_code, comparison_level, comparison_code, year"
+SERIES_ORDER_COLUMNS = ["indicator_id", "source", "qpv_code", "comparison_level", "comparison_code", "year"]
+SERIES_ORDER = ", ".join(SERIES_ORDER_COLUMNS)
 _SQL = f"{series_rows()} ORDER BY {SERIES_ORDER}"
 
 
@@ -215,20 +221,25 @@ class SeriesWrite:
 
 def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], correspondence: pd.DataFrame,
                      method_breaks: pd.DataFrame, target: Path, part_rows: int = SERIES_PART_ROWS) -> SeriesWrite:
-    """The series over the millésime store's gap files (one per millésime), written to ``target`` (Parquet).
+    """The series over the millésime store's gap files (one per millésime), written to the folder ``target``:
+    one Parquet file per year (``<year>.parquet``), each sorted in SERIES_ORDER.
 
-    Computed in parts of whole indicators, in indicator order, appended to one file: the file is the
-    one a single statement would write (same rows, same order).
+    Computed in parts of whole indicators (a series never spans two); each part's rows appended to the
+    file of their year: a file holds the rows a single statement would give for its year, in the same order.
 
     Incremental when the previous series was validated and built from the same correspondence, method
     breaks and statement: a row depends only on its own figure and the earlier points of its series, so
-    the rows of years before the earliest year of a re-promoted (or withdrawn) millésime are kept as
-    they were, and only the later ones are computed again. ``from_year`` says which rows are new.
+    the files of years before the earliest year of a re-promoted (or withdrawn) millésime are kept as
+    they are, and only the later years are computed and written again. ``from_year`` says which rows are new.
+    Each file's footer names its content (year and what it was computed from), for the warehouse.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
+    target.mkdir(parents=True, exist_ok=True)
+    target.with_suffix(".parquet").unlink(missing_ok=True)  # the one-file series of earlier versions
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     inputs = _inputs_digest(correspondence, method_breaks)
-    rows, writer = 0, None
+    writers: dict[int, pq.ParquetWriter] = {}
     with duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(target.parent / ".duckdb_tmp")}) as con:
         con.execute(f"CREATE VIEW _gaps AS {millesime_rows(gaps_files, list(gaps_files))}")
         _register(con, correspondence, method_breaks)
@@ -240,35 +251,66 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
         if from_year is not None and _same_millesimes(record, promotions):
             # Nothing changed since the validated series: kept as it is, with no row to check again.
             _write_record(target, {**record, "validated": False, "from_year": from_year})
-            return SeriesWrite(pq.ParquetFile(target).metadata.num_rows, from_year)
-        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} GROUP BY ALL ORDER BY 1").fetchall()
-        # Its footer says which file it continues, so the warehouse rewrites only the changed years.
-        previous = Lineage.of(target) if from_year is not None else None
-        lineage = Lineage(_series_id(inputs, promotions), previous.id if previous else None, from_year)
-        if from_year is None:
-            statement = _SQL
-        else:  # earlier years copied from the previous series, later ones computed again
-            kept = f"read_parquet({sql_text(str(target))})"
-            statement = (f"SELECT * FROM (SELECT * FROM {kept} WHERE year < {int(from_year)} "
-                         f"AND indicator_id IN (SELECT indicator_id FROM _indicators) "
-                         f"UNION ALL BY NAME SELECT * FROM ({series_rows(from_year)})) "
-                         f"ORDER BY {SERIES_ORDER}")
+            return SeriesWrite(_rows(target), from_year)
+        since = 0 if from_year is None else int(from_year)
+        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} AND CAST(year AS INTEGER) >= {since} "
+                             f"GROUP BY ALL ORDER BY 1").fetchall()
+        series_id = _series_id(inputs, promotions)
+        # By year first: each year's rows are one slice of the part, in SERIES_ORDER.
+        statement = f"{series_rows(from_year)} ORDER BY {YEAR_COLUMN}, {SERIES_ORDER}"
+        schema = None
         try:
             for part in _indicator_parts(counts, part_rows) if counts else [[None]]:
                 con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT unnest(?::VARCHAR[]) AS indicator_id",
                             [part])
                 table = con.sql(statement).to_arrow_table()
-                writer = writer or pq.ParquetWriter(partial, table.schema.with_metadata(lineage.metadata()))
-                writer.write_table(table)
-                rows += table.num_rows
+                schema = table.schema
+                for year, rows in _year_slices(table):
+                    if year not in writers:
+                        writers[year] = pq.ParquetWriter(_year_file(staging, year), schema.with_metadata(
+                            content_metadata(_content_id(series_id, year))))
+                    writers[year].write_table(rows)
+            if not writers and not any(year < since for year in year_files(target)):
+                # No row at all: an empty file still gives the table its columns.
+                writers[since] = pq.ParquetWriter(_year_file(staging, since), schema)
         finally:
-            if writer is not None:
+            for writer in writers.values():
                 writer.close()
-    os.replace(partial, target)
+    if record:  # files are about to change: until the new record, nothing may be kept from them
+        _write_record(target, {**record, "validated": False})
+    # Years from from_year on are replaced (or removed when they have no row any more); earlier ones kept.
+    for year, path in year_files(target).items():
+        if from_year is None or year >= from_year:
+            path.unlink()
+    for year in writers:
+        os.replace(_year_file(staging, year), _year_file(target, year))
+    staging.rmdir()
     _write_record(target, {"inputs": inputs, "validated": False, "from_year": from_year,
                            "millesimes": {str(v): {"promotion": promotions.get(v, ""), "first_year": first_years.get(v)}
                                           for v in gaps_files}})
-    return SeriesWrite(rows, from_year)
+    return SeriesWrite(_rows(target), from_year)
+
+
+def _year_file(folder: Path, year: int) -> Path:
+    return folder / f"{int(year)}.parquet"
+
+
+def _year_slices(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
+    """The rows of each year of a table sorted by year: (year, rows)."""
+    if table.num_rows == 0:
+        return
+    years = table.column(YEAR_COLUMN).combine_chunks()
+    starts = [0, *(pc.indices_nonzero(pc.not_equal(years.slice(1), years.slice(0, len(years) - 1))).to_numpy() + 1)]
+    for start, end in zip(starts, [*starts[1:], table.num_rows]):
+        yield int(years[int(start)].as_py()), table.slice(int(start), int(end - start))
+
+
+def _rows(target: Path) -> int:
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in year_files(target).values())
+
+
+def _content_id(series_id: str, year: int) -> str:
+    return hashlib.sha256(f"{series_id}/{int(year)}".encode()).hexdigest()
 
 
 def confirm_series(target: Path) -> None:
@@ -282,6 +324,12 @@ def series_rows_to_validate(target: Path) -> int | None:
     """The year from which the last written series has new rows (None: every row is new)."""
     record = _read_record(target)
     return record.get("from_year") if record and not record.get("validated") else None
+
+
+def series_files_to_validate(target: Path) -> list[Path]:
+    """The files of the last written series that hold new rows (the others passed the suite before)."""
+    from_year = series_rows_to_validate(target)
+    return [path for year, path in year_files(target).items() if from_year is None or year >= from_year]
 
 
 def _from_year(record: dict, inputs: str, promotions: dict[int, str], first_years: dict[int, int]) -> int | None:
@@ -321,7 +369,7 @@ def _record_path(target: Path) -> Path:
 
 def _read_record(target: Path) -> dict:
     path = _record_path(target)
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() and target.is_file() else {}
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() and target.is_dir() else {}
 
 
 def _write_record(target: Path, record: dict) -> None:
@@ -348,12 +396,10 @@ def _indicator_parts(counts: list[tuple[str, int]], part_rows: int) -> Iterator[
 VALIDATION_CHUNK_ROWS = 250_000
 
 
-def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS,
-                 from_year: int | None = None) -> Iterator[pd.DataFrame]:
-    """The series file read once, in order, in parts of whole indicators (about ``max_rows`` rows each),
+def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """A series file read once, in order, in parts of whole indicators (about ``max_rows`` rows each),
     so that it is never held whole in pandas; each row carries the file's name and its row number
-    (1 = first row). The file is sorted by indicator (write_gap_series): a part ends where one begins.
-    ``from_year``: only the rows of this year and later (row numbers unchanged)."""
+    (1 = first row). The file is sorted by indicator (write_gap_series): a part ends where one begins."""
     pending: list[pa.Table] = []
     offset, seen = 0, set()
 
@@ -365,14 +411,10 @@ def series_parts(path: Path, display_name: str, max_rows: int = VALIDATION_CHUNK
         if indicators & seen or runs != len(indicators):
             raise ValueError(f"{display_name} : lignes d'un même indicateur dispersées dans le fichier")
         seen.update(indicators)
-        row_numbers = np.arange(offset + 1, offset + table.num_rows + 1)
-        offset += table.num_rows
-        if from_year is not None:  # filtered before pandas: the rows kept from the last series are most of them
-            new_rows = pc.greater_equal(table.column("year"), from_year)
-            table, row_numbers = table.filter(new_rows), row_numbers[new_rows.to_numpy(zero_copy_only=False)]
         frame = table.to_pandas()
         frame["source_file"] = display_name
-        frame["source_row"] = row_numbers
+        frame["source_row"] = np.arange(offset + 1, offset + table.num_rows + 1)
+        offset += table.num_rows
         return frame
 
     for batch in pq.ParquetFile(path).iter_batches(batch_size=64 * 1024):

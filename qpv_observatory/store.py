@@ -6,7 +6,8 @@ Layout::
     store/millesime=<YYYY>/raw_files.parquet   the raw files they were read from (size, SHA-256)
     store/millesime=<YYYY>/fingerprint.json    checksum of their inputs: unchanged inputs, no refresh
     store/.staging/<run id>/millesime=<YYYY>/  what a run writes, promoted only when all its checks passed
-    store/series/<table>.parquet               tables computed over every millésime (gap_series)
+    store/series/<table>/<year>.parquet        tables computed over every millésime (gap_series), one file a year
+    store/series/<table>.json                  what they were computed from (series.write_gap_series)
 
 A run writes into its staging folder; promotion swaps the whole millésime folder with two renames,
 so a failed or killed run leaves the last good millésime in place. The publication reads the
@@ -55,8 +56,8 @@ class PartitionStore:
     def staged_dir(self, run_id: str, vintage: int) -> Path:
         return self.run_dir(run_id) / f"{PARTITION_PREFIX}{vintage}"
 
-    def series_file(self, table: str) -> Path:
-        return self.root / SERIES_DIR / f"{table}.parquet"
+    def series_dir(self, table: str) -> Path:
+        return self.root / SERIES_DIR / table
 
     # --- a run's tables ------------------------------------------------------------------------
     def write_staged(self, run_id: str, vintage: int, table: str, frame: pd.DataFrame) -> Path:

@@ -10,7 +10,6 @@ millésimes are never concatenated in pandas.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -80,42 +79,49 @@ class MillesimeFiles:
 
 
 @dataclass(frozen=True)
-class Lineage:
-    """What a Parquet file over every millésime says of itself, in its footer: an id, and when it was
-    written from another one, that one's id and the first year it changed (the rows of earlier years are
-    that file's). The warehouse then rewrites only those years, if it holds the other one."""
+class YearFiles:
+    """A table over every millésime kept as one Parquet file per year of its ``year`` column (gap_series).
+    Each file names its content in its footer (``content_metadata``): a file rewritten with other rows
+    gets another id, so the warehouse rewrites only the years whose id it does not hold."""
 
-    id: str
-    based_on: str | None = None
-    from_year: int | None = None
-
-    def metadata(self) -> dict[bytes, bytes]:
-        return {LINEAGE_KEY: json.dumps({"id": self.id, "based_on": self.based_on, "from_year": self.from_year}).encode()}
-
-    @classmethod
-    def of(cls, path: Path) -> "Lineage | None":
-        try:
-            recorded = (pq.read_schema(path).metadata or {}).get(LINEAGE_KEY)
-        except (OSError, ValueError):
-            return None
-        return cls(**json.loads(recorded)) if recorded else None
+    files: dict[int, Path]
 
 
-LINEAGE_KEY = b"qpv_observatory.lineage"
-LINEAGE_YEAR_COLUMN = "year"
+CONTENT_ID_KEY = b"qpv_observatory.content_id"
+YEAR_COLUMN = "year"
 
 
-# A table to publish: a frame (small tables), one Parquet file (a table over every millésime),
-# or the store's files of a table kept per millésime.
-TableSource = Union[pd.DataFrame, Path, MillesimeFiles]
+def content_metadata(content_id: str) -> dict[bytes, bytes]:
+    """Parquet footer metadata naming a file's content."""
+    return {CONTENT_ID_KEY: content_id.encode()}
+
+
+def content_id(path: Path) -> str | None:
+    """The content id in a Parquet file's footer (None: no id, or no readable file)."""
+    try:
+        recorded = (pq.read_schema(path).metadata or {}).get(CONTENT_ID_KEY)
+    except (OSError, ValueError):
+        return None
+    return recorded.decode() if recorded else None
+
+
+def year_files(folder: Path) -> dict[int, Path]:
+    """The per-year files of a folder (``<year>.parquet``), by year."""
+    if not folder.is_dir():
+        return {}
+    return {int(p.stem): p for p in sorted(folder.glob("*.parquet")) if p.stem.isdigit()}
+
+
+# A table to publish: a frame (small tables), one Parquet file, the store's files of a table kept per
+# millésime, or of a table kept per year.
+TableSource = Union[pd.DataFrame, Path, MillesimeFiles, YearFiles]
 
 
 @dataclass(frozen=True)
 class PublishedOutputs:
     database: Path
-    parquet_files: dict[str, Path]  # a file, or a folder of millesime=<AAAA>/part-0.parquet
-    # Per millésime table: the millésimes (re)written; per file with a lineage: [the first year rewritten];
-    # None: the whole table.
+    parquet_files: dict[str, Path]  # a file, a folder of millesime=<AAAA>/part-0.parquet or of <year>.parquet
+    # Per millésime table: the millésimes (re)written; per year table: the years (re)written; None: the whole table.
     rebuilt: dict[str, list[int] | None]
 
 
@@ -156,6 +162,10 @@ def _write_parquet(folder: Path, tables: dict[str, TableSource]) -> dict[str, Pa
         elif isinstance(source, Path):
             written[name] = folder / f"{name}.parquet"
             _link_or_copy(source, written[name])
+        elif isinstance(source, YearFiles):
+            written[name] = folder / name
+            for path in source.files.values():
+                _link_or_copy(path, written[name] / path.name)
         else:  # partitioned folder: pandas, pyarrow and DuckDB (hive_partitioning) read it as one table
             written[name] = folder / name
             for vintage, path in source.files.items():
@@ -207,8 +217,8 @@ def _write_database(path: Path, tables: dict[str, TableSource], previous: Path |
 
     With a previous release's database, a table kept per millésime keeps the rows of the millésimes
     promoted by the same run as then, and only the others are rewritten (a yearly refresh rewrites
-    one millésime, not ten); a file whose lineage says it was written from the previous release's
-    file gets only its changed years rewritten. Every other table is written again.
+    one millésime, not ten); a table kept per year gets only the years whose file the previous release
+    did not hold (by content id) rewritten. Every other table is written again.
     """
     expected, rebuilt = {}, {}
     con, kept_promotions = _open_copy(path, previous)
@@ -231,22 +241,30 @@ def _write_database(path: Path, tables: dict[str, TableSource], previous: Path |
                     _run(con, f'CREATE OR REPLACE TABLE "{name}" AS {new_rows}')
                     rebuilt[name] = None
                 expected[name] = _count(con, parquet_source(list(source.files.values())))
-            elif isinstance(source, Path):
-                rows = f"read_parquet({sql_text(str(source))})"
-                held = Lineage.of(previous.parent / PARQUET_DIR / f"{name}.parquet") if kept_promotions else None
-                lineage = Lineage.of(source)
-                same_shape = (held is not None and lineage is not None and name in existing
+            elif isinstance(source, YearFiles):
+                rows = parquet_source(list(source.files.values()))
+                ids = {year: content_id(path) for year, path in source.files.items()}
+                held = ({year: content_id(path) for year, path in year_files(previous.parent / PARQUET_DIR / name).items()}
+                        if kept_promotions else {})
+                same_shape = (bool(held) and name in existing
                               and _columns(con, f'SELECT * FROM "{name}"') == _columns(con, f"SELECT * FROM {rows} LIMIT 0"))
-                if same_shape and lineage.id == held.id:
-                    rebuilt[name] = []  # the very file the previous release holds
-                elif same_shape and lineage.based_on == held.id and lineage.from_year is not None:
-                    since = f"{LINEAGE_YEAR_COLUMN} >= {int(lineage.from_year)}"
-                    _run(con, f'DELETE FROM "{name}" WHERE {since}')
-                    _run(con, f'INSERT INTO "{name}" BY NAME SELECT * FROM {rows} WHERE {since}')
-                    rebuilt[name] = [int(lineage.from_year)]
+                if same_shape:
+                    stale = sorted(y for y in source.files if ids[y] is None or held.get(y) != ids[y])
+                    gone = sorted(set(held) - set(source.files))
+                    if stale or gone:
+                        _run(con, f'DELETE FROM "{name}" WHERE {YEAR_COLUMN} IN ({", ".join(map(str, stale + gone))})')
+                    if stale:
+                        _run(con, f'INSERT INTO "{name}" BY NAME SELECT * FROM '
+                                  f'{parquet_source([source.files[y] for y in stale])}')
+                    rebuilt[name] = stale
                 else:
                     _run(con, f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM {rows}')
                     rebuilt[name] = None
+                expected[name] = _count(con, rows)
+            elif isinstance(source, Path):
+                rows = f"read_parquet({sql_text(str(source))})"
+                _run(con, f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM {rows}')
+                rebuilt[name] = None
                 expected[name] = _count(con, rows)
             else:
                 con.register("_frame", source)

@@ -171,45 +171,66 @@ def plain(table: pd.DataFrame) -> pd.DataFrame:
     return table.astype(object).where(table.notna(), None)
 
 
+def read_series(folder) -> pd.DataFrame:
+    """The series' files (one a year), each checked to be in series order, as one table in that order."""
+    from qpv_observatory.series import SERIES_ORDER_COLUMNS
+    from qpv_observatory.warehouse import year_files
+
+    frames = []
+    for year, path in year_files(folder).items():
+        frame = pd.read_parquet(path)
+        assert (frame["year"] == year).all()
+        pd.testing.assert_frame_equal(frame, frame.sort_values(SERIES_ORDER_COLUMNS, ignore_index=True))
+        frames.append(frame)
+    return pd.concat(frames).sort_values(SERIES_ORDER_COLUMNS, ignore_index=True)
+
+
 def test_series_written_in_parts_is_the_series_of_one_statement(tmp_path):
     from qpv_observatory.series import write_gap_series
 
     gaps = several_indicators({2019: 40.0, 2021: 42.0, 2024: 45.0})
     files = store_gaps(tmp_path, gaps)
-    target = tmp_path / "series" / "gap_series.parquet"
+    target = tmp_path / "series" / "gap_series"
     written = write_gap_series(files, {v: "a" for v in files}, CORRESPONDENCE, empty_method_breaks(), target,
                                part_rows=1)
     expected = gap_series(gaps, CORRESPONDENCE, empty_method_breaks())
     assert (written.rows, written.from_year) == (len(expected), None) and len(expected) == 15
-    pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
+    assert sorted(p.name for p in target.iterdir()) == ["2019.parquet", "2021.parquet", "2024.parquet"]
+    pd.testing.assert_frame_equal(plain(read_series(target)), plain(expected))
 
 
 def test_a_refresh_recomputes_the_series_from_the_first_year_it_changed(tmp_path):
-    from qpv_observatory.series import confirm_series, series_rows_to_validate, write_gap_series
-    from qpv_observatory.warehouse import Lineage
+    from qpv_observatory.series import (confirm_series, series_files_to_validate, series_rows_to_validate,
+                                        write_gap_series)
+    from qpv_observatory.warehouse import content_id, year_files
 
-    target = tmp_path / "series" / "gap_series.parquet"
+    target = tmp_path / "series" / "gap_series"
     first = store_gaps(tmp_path / "a", several_indicators({2019: 40.0, 2021: 42.0, 2024: 45.0}))
     write_gap_series(first, {v: "a" for v in first}, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
     assert series_rows_to_validate(target) is None  # every row new
+    assert series_files_to_validate(target) == list(year_files(target).values())
     # Not confirmed (its suite did not pass): the next refresh starts again from scratch.
     again = write_gap_series(first, {v: "a" for v in first}, CORRESPONDENCE, empty_method_breaks(), target)
     assert again.from_year is None
     confirm_series(target)
     unchanged = write_gap_series(first, {v: "a" for v in first}, CORRESPONDENCE, empty_method_breaks(), target)
     assert unchanged.from_year > 2024 and unchanged.rows == 15  # nothing to compute, nothing to validate
+    assert series_files_to_validate(target) == []
     confirm_series(target)
     # 2021 promoted again with other figures, 2025 added: rows from 2021 on are computed again.
     changed = several_indicators({2019: 40.0, 2021: 47.0, 2024: 45.0, 2025: 44.0})
     second = store_gaps(tmp_path / "b", changed)
     promotions = {2019: "a", 2021: "b", 2024: "a", 2025: "b"}
-    kept = Lineage.of(target)
+    before = {year: (content_id(path), path.stat().st_ino) for year, path in year_files(target).items()}
     written = write_gap_series(second, promotions, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
     assert written.from_year == 2021 and series_rows_to_validate(target) == 2021
-    # The file says it continues the previous one from 2021: the warehouse rewrites those years only.
-    assert Lineage.of(target) == Lineage(Lineage.of(target).id, kept.id, 2021) and kept.id != Lineage.of(target).id
+    after = {year: (content_id(path), path.stat().st_ino) for year, path in year_files(target).items()}
+    # The file of 2019 is the one written before; the later ones are new, with new content ids (for the warehouse).
+    assert after[2019] == before[2019] and sorted(after) == [2019, 2021, 2024, 2025]
+    assert all(after[y][0] not in {i for i, _ in before.values()} for y in (2021, 2024, 2025))
+    assert series_files_to_validate(target) == [year_files(target)[y] for y in (2021, 2024, 2025)]
     expected = gap_series(changed, CORRESPONDENCE, empty_method_breaks())
-    pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
+    pd.testing.assert_frame_equal(plain(read_series(target)), plain(expected))
     row = expected.set_index(["indicator_id", "qpv_code", "year"]).loc[("taux_chomage", "QN03401I", 2024)]
     assert (row.previous_year, row.qpv_value_change) == (2021, -2.0)  # from the new 2021 figure
     # Another correspondence: everything again.
@@ -218,28 +239,17 @@ def test_a_refresh_recomputes_the_series_from_the_first_year_it_changed(tmp_path
     assert write_gap_series(second, promotions, other, empty_method_breaks(), target).from_year is None
 
 
-def test_series_parts_from_a_year_keep_the_file_row_numbers(series, tmp_path):
-    from qpv_observatory.series import series_parts
-
-    table = series.reset_index()
-    table.to_parquet(tmp_path / "gap_series.parquet", index=False)
-    parts = list(series_parts(tmp_path / "gap_series.parquet", "gap_series.parquet", from_year=2024))
-    later = pd.concat(parts)
-    assert sorted(later["source_row"]) == [i + 1 for i in table.index[table["year"] >= 2024]]
-    assert (later["year"] >= 2024).all() and len(later) == 5
-
-
 def test_a_withdrawn_last_millesime_leaves_the_series(tmp_path):
     from qpv_observatory.series import confirm_series, write_gap_series
 
-    target = tmp_path / "series" / "gap_series.parquet"
+    target = tmp_path / "series" / "gap_series"
     files = store_gaps(tmp_path, several_indicators({2019: 40.0, 2021: 42.0, 2024: 45.0, 2025: 44.0}))
     write_gap_series(files, {v: "a" for v in files}, CORRESPONDENCE, empty_method_breaks(), target)
     confirm_series(target)
     kept = {v: f for v, f in files.items() if v != 2025}
     written = write_gap_series(kept, {v: "a" for v in kept}, CORRESPONDENCE, empty_method_breaks(), target)
     assert written.from_year == 2025 and written.rows == 15
-    assert sorted(pd.read_parquet(target)["year"].unique()) == [2019, 2021, 2024]
+    assert sorted(p.name for p in target.iterdir()) == ["2019.parquet", "2021.parquet", "2024.parquet"]
 
 
 @pytest.mark.parametrize("figures", [
@@ -250,7 +260,7 @@ def test_a_withdrawn_last_millesime_leaves_the_series(tmp_path):
 def test_an_added_millesime_gives_the_series_of_a_full_computation(tmp_path, figures):
     from qpv_observatory.series import confirm_series, write_gap_series
 
-    target = tmp_path / "series" / "gap_series.parquet"
+    target = tmp_path / "series" / "gap_series"
     first = store_gaps(tmp_path / "a", several_indicators(figures))
     write_gap_series(first, {v: "a" for v in first}, CORRESPONDENCE, empty_method_breaks(), target, part_rows=1)
     confirm_series(target)
@@ -260,6 +270,6 @@ def test_an_added_millesime_gives_the_series_of_a_full_computation(tmp_path, fig
                                empty_method_breaks(), target, part_rows=1)
     assert written.from_year == 2025
     expected = gap_series(added, CORRESPONDENCE, empty_method_breaks())
-    pd.testing.assert_frame_equal(plain(pd.read_parquet(target)), plain(expected))
+    pd.testing.assert_frame_equal(plain(read_series(target)), plain(expected))
     latest = expected.set_index(["indicator_id", "qpv_code", "year"]).loc[("taux_chomage", "QN03401I", 2025)]
     assert latest.previous_year == 2024

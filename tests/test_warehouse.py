@@ -87,38 +87,49 @@ def test_an_unreadable_previous_database_is_not_reused(tmp_path, damage):
     assert table(tmp_path / "r2", "SELECT sum(value) FROM observations") == [(21.0,)]
 
 
-def series_file(folder, name, years, lineage):
-    """A table over every millésime written to one file, its lineage in the footer (as gap_series)."""
+def series_files(folder, name, years, content):
+    """A table kept per year (as gap_series): one file a year, each naming its content in its footer."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from qpv_observatory.warehouse import content_metadata
 
-    path = folder / name / "gap_series.parquet"
-    path.parent.mkdir(parents=True)
-    table = pa.Table.from_pandas(pd.DataFrame({"year": list(years), "value": [float(y) for y in years]}),
-                                 preserve_index=False)
-    pq.write_table(table.replace_schema_metadata(lineage.metadata()), path)
-    return path
+    files = {}
+    for year in years:
+        files[year] = folder / name / f"{year}.parquet"
+        files[year].parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(pd.DataFrame({"year": [year], "value": [float(year)]}), preserve_index=False)
+        label = content.get(year, f"{name}/{year}")  # "": no id
+        pq.write_table(table.replace_schema_metadata(content_metadata(label) if label else None), files[year])
+    return files
 
 
-def publish_series(tmp_path, name, path, previous=None):
+def publish_series(tmp_path, name, files, previous=None):
+    from qpv_observatory.warehouse import YearFiles
+
     millesimes = pd.DataFrame({"millesime": [2016], "promotion": ["a"]})
-    return write_tables({MILLESIMES_TABLE: millesimes, "gap_series": path}, tmp_path / name,
+    return write_tables({MILLESIMES_TABLE: millesimes, "gap_series": YearFiles(files)}, tmp_path / name,
                         previous=previous / DATABASE_NAME if previous else None)
 
 
-def test_a_series_written_from_the_published_one_rewrites_only_its_new_years(tmp_path):
-    from qpv_observatory.warehouse import Lineage
-
-    first = series_file(tmp_path / "store", "s1", [2016, 2017, 2018], Lineage("s1"))
-    assert publish_series(tmp_path, "r1", first).rebuilt["gap_series"] is None
-    # Rows of 2018 on computed again from s1 (another value kept to see the rows are the old ones).
-    second = series_file(tmp_path / "store", "s2", [2016, 2017, 2018, 2019], Lineage("s2", "s1", 2018))
-    assert publish_series(tmp_path, "r2", second, previous=tmp_path / "r1").rebuilt["gap_series"] == [2018]
-    assert table(tmp_path / "r2", "SELECT year FROM gap_series ORDER BY 1") == [(2016,), (2017,), (2018,), (2019,)]
-    # The same file again: nothing to write.
+def test_a_series_kept_per_year_rewrites_only_the_years_the_release_does_not_hold(tmp_path):
+    first = series_files(tmp_path / "store", "s1", [2016, 2017, 2018], {})
+    published = publish_series(tmp_path, "r1", first)
+    assert published.rebuilt["gap_series"] is None
+    assert sorted(p.name for p in published.parquet_files["gap_series"].iterdir()) == [
+        "2016.parquet", "2017.parquet", "2018.parquet"]
+    # 2018 written again (other content), 2019 added: only those two years are written into the warehouse.
+    second = {**first, **series_files(tmp_path / "store", "s2", [2018, 2019], {})}
+    assert publish_series(tmp_path, "r2", second, previous=tmp_path / "r1").rebuilt["gap_series"] == [2018, 2019]
+    assert table(tmp_path / "r2", "SELECT year, value FROM gap_series ORDER BY 1") == [
+        (2016, 2016.0), (2017, 2017.0), (2018, 2018.0), (2019, 2019.0)]
+    # The same files again: nothing to write.
     assert publish_series(tmp_path, "r3", second, previous=tmp_path / "r2").rebuilt["gap_series"] == []
     assert table(tmp_path / "r3", "SELECT count(*) FROM gap_series") == [(4,)]
-    # Written from a series the release does not hold (s2 never published from r1): written whole.
-    third = series_file(tmp_path / "store", "s3", [2016, 2019, 2020], Lineage("s3", "s2", 2020))
-    assert publish_series(tmp_path, "r4", third, previous=tmp_path / "r1").rebuilt["gap_series"] is None
-    assert table(tmp_path / "r4", "SELECT year FROM gap_series ORDER BY 1") == [(2016,), (2019,), (2020,)]
+    # A year gone (2017): its rows deleted, nothing written.
+    third = {y: f for y, f in second.items() if y != 2017}
+    assert publish_series(tmp_path, "r4", third, previous=tmp_path / "r3").rebuilt["gap_series"] == []
+    assert table(tmp_path / "r4", "SELECT year FROM gap_series ORDER BY 1") == [(2016,), (2018,), (2019,)]
+    # Files without an id are always written again.
+    plain = series_files(tmp_path / "store", "s3", [2016], {2016: ""})
+    assert publish_series(tmp_path, "r5", {**third, **plain}, previous=tmp_path / "r4").rebuilt["gap_series"] == [2016]
+    assert table(tmp_path / "r5", "SELECT count(*) FROM gap_series") == [(3,)]
