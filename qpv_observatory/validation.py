@@ -108,6 +108,12 @@ def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    # The pandas engine hashes every frame under 1 GB it is given, only to label the batch (a fingerprint
+    # no result of ours reads): half a second per national table and pass. Its threshold is a module
+    # constant, the only setting there is.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     # Progress bars would flood the run logs with one line per metric.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

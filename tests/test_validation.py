@@ -169,6 +169,18 @@ def test_validate_frame_lists_the_rows_of_each_broken_rule():
     assert secret.file == "data/raw/2017/cnaf.csv" and secret.column == "value" and secret.value.startswith("3.0 ;")
 
 
+def test_validation_does_not_hash_the_frame(monkeypatch):
+    # great-expectations would hash every frame only to label its batch: seconds at national scale.
+    from qpv_observatory.validation import validate_frame
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("frame hashed")
+
+    monkeypatch.setattr(pd.util, "hash_pandas_object", refuse)
+    outcome = validate_frame(_faulty_observations(), SOURCE_SUITE, SOURCE_PARAMETERS)
+    assert outcome.evaluated == 17 and not outcome.passed
+
+
 def test_engine_frame_keeps_columns_a_rule_could_read_differently():
     from qpv_observatory.validation import engine_frame
 
