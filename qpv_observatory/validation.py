@@ -107,7 +107,6 @@ class ValidationOutcome:
 def _context():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
-
     from great_expectations.execution_engine import pandas_execution_engine
 
     # The pandas engine hashes every frame under 1 GB it is given, only to label the batch (a fingerprint
