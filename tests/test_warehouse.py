@@ -133,3 +133,15 @@ def test_a_series_kept_per_year_rewrites_only_the_years_the_release_does_not_hol
     plain = series_files(tmp_path / "store", "s3", [2016], {2016: ""})
     assert publish_series(tmp_path, "r5", {**third, **plain}, previous=tmp_path / "r4").rebuilt["gap_series"] == [2016]
     assert table(tmp_path / "r5", "SELECT count(*) FROM gap_series") == [(3,)]
+
+
+def test_a_release_with_the_one_file_series_of_earlier_versions_is_written_whole(tmp_path):
+    # Releases published before the series was kept per year hold parquet/gap_series.parquet: no year to keep.
+    single = tmp_path / "store" / "gap_series.parquet"
+    single.parent.mkdir(parents=True)
+    pd.DataFrame({"year": [2016, 2017], "value": [1.0, 2.0]}).to_parquet(single, index=False)
+    millesimes = pd.DataFrame({"millesime": [2016], "promotion": ["a"]})
+    write_tables({MILLESIMES_TABLE: millesimes, "gap_series": single}, tmp_path / "r1")
+    per_year = series_files(tmp_path / "store", "s1", [2016, 2017], {})
+    assert publish_series(tmp_path, "r2", per_year, previous=tmp_path / "r1").rebuilt["gap_series"] is None
+    assert table(tmp_path / "r2", "SELECT year, value FROM gap_series ORDER BY 1") == [(2016, 2016.0), (2017, 2017.0)]
