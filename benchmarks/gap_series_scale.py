@@ -18,6 +18,7 @@ import pandas as pd
 
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.series import write_gap_series
+from qpv_observatory.warehouse import year_files
 from pipelines.resources import PROJECT_ROOT
 
 YEARS = range(2016, 2026)
@@ -71,7 +72,7 @@ def main() -> None:
     rows = write_gap_series(by_vintage, {v: "benchmark" for v in by_vintage}, correspondence(), breaks,
                             folder / "gap_series").rows
     print(f"gap_series: {rows:,} rows in {time.perf_counter() - start:.1f} s, "
-          f"{sum(f.stat().st_size for f in (folder / 'gap_series').glob('*.parquet')) / 2**20:.0f} MiB, "
+          f"{sum(f.stat().st_size for f in year_files(folder / 'gap_series').values()) / 2**20:.0f} MiB, "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
 
 

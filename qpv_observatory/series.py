@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
 from qpv_observatory.warehouse import (MEMORY_LIMIT, MILLESIME_COLUMN, YEAR_COLUMN, content_metadata, millesime_rows,
-                                       year_files)
+                                       year_file, year_files)
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
@@ -267,12 +267,12 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
                 schema = table.schema
                 for year, rows in _year_slices(table):
                     if year not in writers:
-                        writers[year] = pq.ParquetWriter(_year_file(staging, year), schema.with_metadata(
+                        writers[year] = pq.ParquetWriter(year_file(staging, year), schema.with_metadata(
                             content_metadata(_content_id(series_id, year))))
                     writers[year].write_table(rows)
             if not writers and not any(year < since for year in year_files(target)):
                 # No row at all: an empty file still gives the table its columns.
-                writers[since] = pq.ParquetWriter(_year_file(staging, since), schema)
+                writers[since] = pq.ParquetWriter(year_file(staging, since), schema)
         finally:
             for writer in writers.values():
                 writer.close()
@@ -283,16 +283,12 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
         if from_year is None or year >= from_year:
             path.unlink()
     for year in writers:
-        os.replace(_year_file(staging, year), _year_file(target, year))
+        os.replace(year_file(staging, year), year_file(target, year))
     staging.rmdir()
     _write_record(target, {"inputs": inputs, "validated": False, "from_year": from_year,
                            "millesimes": {str(v): {"promotion": promotions.get(v, ""), "first_year": first_years.get(v)}
                                           for v in gaps_files}})
     return SeriesWrite(_rows(target), from_year)
-
-
-def _year_file(folder: Path, year: int) -> Path:
-    return folder / f"{int(year)}.parquet"
 
 
 def _year_slices(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:

@@ -105,8 +105,13 @@ def content_id(path: Path) -> str | None:
     return recorded.decode() if recorded else None
 
 
+def year_file(folder: Path, year: int) -> Path:
+    """Where a table kept per year holds the rows of ``year``."""
+    return folder / f"{int(year)}.parquet"
+
+
 def year_files(folder: Path) -> dict[int, Path]:
-    """The per-year files of a folder (``<year>.parquet``), by year."""
+    """The per-year files of a folder (``year_file``), by year."""
     if not folder.is_dir():
         return {}
     return {int(p.stem): p for p in sorted(folder.glob("*.parquet")) if p.stem.isdigit()}
