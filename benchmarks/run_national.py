@@ -5,8 +5,9 @@
 For each scale: generate the synthetic national dataset (benchmarks/national_data.py, not
 timed); run ``qpv-observatory run --without-pictures --all-vintages`` in a subprocess with a
 fresh DAGSTER_HOME (full refresh); run the gap join as one plain DuckDB statement on the
-published Parquet files (the floor, benchmarks/duckdb_floor.py); add a millésime and run
-``qpv-observatory run --vintage YYYY`` on the same folders (one-millésime refresh). Each
+published Parquet files (the floor, benchmarks/duckdb_floor.py); add a millésime (its folder and
+its catalogue rows) and run ``qpv-observatory run`` again on the same folders, as an analyst
+would: the one-millésime refresh, which must compute that millésime only. Each
 subprocess is timed (wall clock) and its peak memory measured: the largest process's peak
 (``ru_maxrss`` from ``os.wait4``) and the sum over its process tree sampled in /proc, whichever
 is larger. The pipeline's join time is the duration of its ``gaps`` steps, read from the Dagster
@@ -236,12 +237,15 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, command: Pa
              f"jointure du pipeline : {'nd' if result.join_seconds is None else f'{result.join_seconds:.2f} s'}")
 
         result.added_vintage = max(add_vintage(data).vintages)
-        result.one = measure(run + ["--vintage", str(result.added_vintage)], logs / "refresh_un_millesime.log", env,
-                             workdir, args.cores)
+        # The analyst's yearly command: no --vintage, the refresh finds the new millésime by itself.
+        result.one = measure(run, logs / "refresh_un_millesime.log", env, workdir, args.cores)
         if result.one.returncode:
             raise RuntimeError(f"refresh du millésime {result.added_vintage} en échec (code {result.one.returncode}), "
                                f"fin du journal {result.one.log} :\n{_log_tail(result.one.log)}")
         result.steps_one, result.one_partitions, _ = dagster_steps(home, full_runs)
+        if result.one_partitions != [f"partition={result.added_vintage}"]:
+            raise RuntimeError(f"le refresh après l'ajout du millésime {result.added_vintage} a recalculé "
+                               f"{', '.join(result.one_partitions) or 'aucun millésime'}, pas ce seul millésime")
         _say(f"  refresh du millésime {result.added_vintage} : {result.one.seconds:.1f} s, {result.one.peak_mib:.0f} Mio")
     except RuntimeError as exc:
         result.error = str(exc)

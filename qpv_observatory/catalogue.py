@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.readers.delimited import read_delimited
+from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 
 INDICATOR_COLUMNS = ("indicator_id", "label_fr", "unit", "theme", "source", "polarity", "aggregation", "definition")
 POLARITIES = ("higher_is_worse", "higher_is_better", "neutral")
 AGGREGATIONS = ("sum", "ratio_of_sums", "weighted_mean", "not_aggregable")
+VARIABLES_FILE = "source_variables.csv"
 VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
 # Optional column of source_variables.csv: what the variable gives for its indicator. Counts
 # (numerator, denominator) let rates be aggregated as a ratio of sums; default "value".
@@ -25,6 +26,8 @@ ZERO_NOT_AVAILABLE_FILE = "zero_not_available.csv"
 # given) are not comparable with earlier ones; label_fr says why.
 METHOD_BREAK_COLUMNS = ("source", "first_year", "indicator_id", "label_fr")
 METHOD_BREAKS_FILE = "method_breaks.csv"
+# Files whose every row applies to one millésime (column vintage): a millésime reads only its own rows.
+MILLESIME_ROW_FILES = {VARIABLES_FILE: VARIABLE_COLUMNS, ZERO_NOT_AVAILABLE_FILE: ZERO_NOT_AVAILABLE_COLUMNS}
 
 
 @dataclass
@@ -87,13 +90,26 @@ def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | 
                                   line=int(line), column=column)
 
 
+def millesime_rows(path: Path, vintage: int) -> list[list[str]] | None:
+    """The header and the rows of one millésime in a file of MILLESIME_ROW_FILES, without line numbers
+    (rows added for another millésime move the lines, not what this one reads). None when the file
+    cannot be read: ``load_catalogue`` then says what is wrong with it."""
+    try:
+        frame = read_delimited(path, f"data/catalogue/{path.name}", MILLESIME_ROW_FILES[path.name])
+    except SourceFileError:
+        return None
+    frame = frame.drop(columns=LINE_COLUMN)
+    own = frame[frame["vintage"].str.strip() == str(vintage)]
+    return [list(frame.columns), *own.to_numpy().tolist()]
+
+
 def load_catalogue(catalogue_dir: Path) -> Catalogue:
     def read(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
         return read_delimited(catalogue_dir / name, f"data/catalogue/{name}", columns)
 
     sources = read("sources.csv", SOURCE_COLUMNS)
     indicators = read("indicators.csv", INDICATOR_COLUMNS)
-    variables = read("source_variables.csv", VARIABLE_COLUMNS)
+    variables = read(VARIABLES_FILE, VARIABLE_COLUMNS)
     if "role" not in variables.columns:
         variables["role"] = VALUE_ROLE
     variables["role"] = variables["role"].str.strip().replace("", VALUE_ROLE)

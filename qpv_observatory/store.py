@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
+from qpv_observatory.catalogue import MILLESIME_ROW_FILES, millesime_rows
 from qpv_observatory.manifest import (FILE_ROLE, MANIFEST_ROLE, REFERENTIAL_ROLE, file_sha256, load_manifest,
                                       raw_file_table)
 
@@ -144,6 +145,19 @@ def _digest_folder(folder: Path) -> list[tuple[str, str]]:
     return [(str(p.relative_to(folder)), file_sha256(p)) for p in sorted(folder.rglob("*")) if p.is_file()]
 
 
+def _catalogue_digest(catalogue_dir: Path, vintage: int) -> list[tuple[str, str]]:
+    """The catalogue as one millésime reads it: every file whole, except the rows of the other millésimes
+    in the files that give one row per millésime (the yearly refresh adds the new millésime's variable
+    names there: the published millésimes are not computed again for it)."""
+    digest = []
+    for name, checksum in _digest_folder(catalogue_dir):
+        rows = millesime_rows(catalogue_dir / name, vintage) if name in MILLESIME_ROW_FILES else None
+        if rows is not None:
+            checksum = hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()
+        digest.append((name, checksum))
+    return digest
+
+
 def vintage_raw_files(raw_dir: Path, vintage: int) -> pd.DataFrame:
     """The raw files of one millésime (its sources.toml and the files it names)."""
     table = raw_file_table(raw_dir, load_manifest(raw_dir, [vintage]), roles=(FILE_ROLE, MANIFEST_ROLE))
@@ -152,13 +166,13 @@ def vintage_raw_files(raw_dir: Path, vintage: int) -> pd.DataFrame:
 
 def vintage_fingerprint(raw_dir: Path, catalogue_dir: Path, expectations_dir: Path, vintage: int) -> str:
     """Checksum of everything a millésime's tables depend on: its raw files, the referentials and the
-    top sources.toml, the catalogue and the validation suites. Paths are relative: a copy of the raw
-    folder elsewhere has the same fingerprint."""
+    top sources.toml, the catalogue (its own rows of the per-millésime files) and the validation suites.
+    Paths are relative: a copy of the raw folder elsewhere has the same fingerprint."""
     manifest = load_manifest(raw_dir, [vintage])
     files = raw_file_table(raw_dir, manifest, roles=(FILE_ROLE, MANIFEST_ROLE, REFERENTIAL_ROLE))
     payload = {
         "raw": sorted(zip(files["path"], files["sha256"], files["reader"], files["source"])),
-        "catalogue": _digest_folder(catalogue_dir),
+        "catalogue": _catalogue_digest(catalogue_dir, vintage),
         "expectations": _digest_folder(expectations_dir),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()

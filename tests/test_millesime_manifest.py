@@ -97,6 +97,32 @@ def test_fingerprint_follows_the_millesime_s_own_inputs(raw, tmp_path):
     assert all(fingerprints(catalogue)[v] != after[v] for v in after)  # the catalogue feeds every millésime
 
 
+def test_fingerprint_reads_only_the_millesime_s_own_catalogue_rows(raw, tmp_path):
+    """The yearly refresh adds the new millésime's variable names to the catalogue: the published
+    millésimes keep their fingerprint, so only the new one is computed."""
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+
+    def fingerprints():
+        return {v: vintage_fingerprint(raw, catalogue, EXPECTATIONS, v) for v in discover_vintages(raw)}
+
+    def append(name: str, line: str) -> None:
+        with (catalogue / name).open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    before = fingerprints()
+    append("source_variables.csv", "insee_rp;2030;P30_PART0014;part_0014")  # a millésime not in data/raw
+    assert fingerprints() == before
+    append("source_variables.csv", "insee_rp;2017;P17_PART0014;part_0014")
+    changed = fingerprints()
+    assert [v for v in before if before[v] != changed[v]] == [2017]
+    append("zero_not_available.csv", "cnaf;2016;NBALLOC;exemple")
+    assert [v for v in before if fingerprints()[v] != changed[v]] == [2016]
+    # A per-millésime file that cannot be read counts whole, for every millésime: the catalogue asset says why.
+    (catalogue / "source_variables.csv").write_text("source,vintage\n", encoding="utf-8")
+    assert all(fingerprints()[v] != before[v] for v in before)
+
+
 def test_cli_refuses_an_unknown_millesime_before_any_run(tmp_path):
     done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--vintage", "1999",
                            "--curated-dir", str(tmp_path / "out")],

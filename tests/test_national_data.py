@@ -12,13 +12,16 @@ import pytest
 
 from benchmarks.duckdb_floor import run_floor, table_files
 from benchmarks.national_data import Generation, add_vintage, build_territories, generate
+from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.ingest import REFERENTIAL_READERS, read_observation_file
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import combine_referentials
+from qpv_observatory.store import vintage_fingerprint
 from qpv_observatory.territories import COMMUNE_RE, EPCI_RE, QPV_2015_RE, QPV_2024_RE, is_valid_code
 
+EXPECTATIONS = PROJECT_ROOT / "expectations"
 TINY = {"scale": 0.01, "vintages": 3, "indicators": 12, "seed": 1}
 
 
@@ -157,9 +160,12 @@ def test_added_millesime_is_the_next_one_and_leaves_the_others_as_they_were(gene
     copy = tmp_path / "copy"
     shutil.copytree(generated, copy)
     before = tree_bytes(copy / "raw")
+    fingerprints = {v: vintage_fingerprint(copy / "raw", copy / "catalogue", EXPECTATIONS, v) for v in (2022, 2023, 2024)}
     assert add_vintage(copy).vintages == [2022, 2023, 2024, 2025]
     after = tree_bytes(copy / "raw")
     assert {k: v for k, v in after.items() if not k.startswith("2025/")} == before
+    # The catalogue gained the 2025 rows only: the refresh computes 2025 alone (the benchmark's one-millésime refresh).
+    assert {v: vintage_fingerprint(copy / "raw", copy / "catalogue", EXPECTATIONS, v) for v in fingerprints} == fingerprints
     assert "2025/sources.toml" in after and "2025/insee_rp/rp2025_qpv.csv" in after
     catalogue = load_catalogue(copy / "catalogue")
     assert catalogue.variables_for("insee_rp", 2025) and catalogue.zero_not_available_for("cnaf", 2025)
