@@ -19,7 +19,7 @@ from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import series_files_to_validate, series_parts
 from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, combine_outcomes, known_territory_codes,
-                                        load_plausible_ranges, prepare_observations, validate_frame)
+                                        load_plausible_ranges, validate_frame, validate_observations)
 from qpv_observatory.warehouse import PARQUET_DIR
 from qpv_observatory.validation_report import record_outcome
 
@@ -57,9 +57,9 @@ def _source_check(source: str) -> dg.AssetChecksDefinition:
         if observations.empty:  # no file of this source in the millésime: nothing to check
             outcome = ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
             return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
-        frame = prepare_observations(observations, qpv_referential,
-                                     indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue))
-        outcome = validate_frame(frame, suite, observation_parameters(indicator_catalogue, source))
+        outcome = validate_observations(observations, suite, observation_parameters(indicator_catalogue, source),
+                                        qpv_referential, indicator_catalogue.indicators,
+                                        load_plausible_ranges(paths.catalogue))
         return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
 
     return _check
@@ -78,10 +78,10 @@ def observations_suite(context: dg.AssetCheckExecutionContext, paths: Observator
     vintage = int(context.partition_key)
     earlier = [v for v in paths.published_vintages() if v < vintage][-1:]
     history = paths.store.read_table("observations", earlier, columns=CHANGE_COLUMNS) if earlier else None
-    frame = prepare_observations(observations, qpv_referential, indicator_catalogue.indicators,
-                                 load_plausible_ranges(paths.catalogue), earlier=history)
-    outcome = validate_frame(frame, paths.expectations / "curated" / "observations.json",
-                             observation_parameters(indicator_catalogue))
+    outcome = validate_observations(observations, paths.expectations / "curated" / "observations.json",
+                                    observation_parameters(indicator_catalogue), qpv_referential,
+                                    indicator_catalogue.indicators, load_plausible_ranges(paths.catalogue),
+                                    earlier=history)
     return _check_result(context, paths, "observations_suite", "observations", outcome)
 
 

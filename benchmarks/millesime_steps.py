@@ -31,8 +31,8 @@ from qpv_observatory.ingest import read_referentials, read_source_observations
 from qpv_observatory.manifest import discover_vintages, load_manifest
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.store import PartitionStore
-from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, prepare_observations,
-                                        validate_frame)
+from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, validate_frame,
+                                        validate_observations)
 
 EXPECTATIONS = PROJECT_ROOT / "expectations"
 
@@ -71,17 +71,16 @@ def run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: boo
         if per_source[source].empty:
             continue
         with step("source_suites"):
-            frame = prepare_observations(per_source[source], referential, catalogue.indicators, ranges)
-            outputs[f"suite_{source}"] = outcome_record(validate_frame(
-                frame, EXPECTATIONS / "sources" / f"{source}.json", observation_parameters(catalogue, source)))
+            outputs[f"suite_{source}"] = outcome_record(validate_observations(
+                per_source[source], EXPECTATIONS / "sources" / f"{source}.json",
+                observation_parameters(catalogue, source), referential, catalogue.indicators, ranges))
     with step("combine_observations"):
         observations = combine_observations([per_source[s] for s in SOURCES])
     outputs["observations"] = observations
     with step("observations_suite"):
-        frame = prepare_observations(observations, referential, catalogue.indicators, ranges, earlier=earlier)
-        outputs["prepared_observations"] = frame
-        outputs["observations_suite"] = outcome_record(validate_frame(
-            frame, EXPECTATIONS / "curated" / "observations.json", observation_parameters(catalogue)))
+        outputs["observations_suite"] = outcome_record(validate_observations(
+            observations, EXPECTATIONS / "curated" / "observations.json", observation_parameters(catalogue),
+            referential, catalogue.indicators, ranges, earlier=earlier))
     if derived is None and aggregation:
         from qpv_observatory.aggregation import derive_comparison_territories
         with step("derive_comparison_territories"):

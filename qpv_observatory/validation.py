@@ -416,9 +416,49 @@ def _known_codes(referential: Referential) -> pd.Index:
     return pd.Index(codes.dropna().unique())
 
 
+# The columns prepare_observations can add (see there), in the order it adds them.
+PREPARED_COLUMNS = ("unit", "territory_known", "comparison_complete", "plausible_min", "plausible_max",
+                    "max_change_per_year", "change_per_year")
+RANGE_COLUMNS = {"plausible_min": "min", "plausible_max": "max", "max_change_per_year": "max_change_per_year"}
+
+
+def columns_named(suite_path: Path, among: Iterable[str]) -> tuple[str, ...]:
+    """Those of ``among`` that a rule of the suite may read or name: in its arguments (a column, a list
+    of columns, a set the table must have), in its row condition, or any of them for a rule whose
+    columns cannot be told."""
+    among = tuple(among)
+    named: set[str] = set()
+
+    def strings(value) -> Iterable[str]:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, (list, tuple, set)):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+
+    for expectation in _suite_content(suite_path).get("expectations", []):
+        named |= set(_column_uses(expectation, list(among)))
+        named |= set(strings(expectation.get("kwargs") or {})) & set(among)
+    return tuple(c for c in among if c in named)
+
+
+def validate_observations(observations: pd.DataFrame, suite_path: Path, parameters: dict | None,
+                          referential: Referential, indicators: pd.DataFrame, plausible_ranges: pd.DataFrame,
+                          earlier: pd.DataFrame | None = None) -> ValidationOutcome:
+    """Run an observations suite: the frame gets only the prepared columns the suite's rules read
+    (a source suite reads neither the plausible ranges nor the changes from the previous millésime)."""
+    frame = prepare_observations(observations, referential, indicators, plausible_ranges, earlier=earlier,
+                                 columns=columns_named(suite_path, PREPARED_COLUMNS))
+    return validate_frame(frame, suite_path, parameters)
+
+
 def prepare_observations(observations: pd.DataFrame, referential: Referential, indicators: pd.DataFrame,
-                         plausible_ranges: pd.DataFrame, earlier: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Observations with the columns the suites check against:
+                         plausible_ranges: pd.DataFrame, earlier: pd.DataFrame | None = None,
+                         columns: Iterable[str] = PREPARED_COLUMNS) -> pd.DataFrame:
+    """Observations with the columns the suites check against (``columns``: only these of them):
 
     - ``unit``: the catalogue unit ('%' rules apply to rates);
     - ``territory_known``: whether the code is in the referential (a column rather than a list of
@@ -431,19 +471,26 @@ def prepare_observations(observations: pd.DataFrame, referential: Referential, i
       same indicator, territory and source, in the indicator's unit per year, and its limit;
       ``earlier`` (columns CHANGE_COLUMNS) holds figures of earlier millésimes to measure it from.
     """
+    wanted = set(columns)
     frame = observations.reset_index(drop=True).copy()
-    units = dict(zip(indicators["indicator_id"], indicators["unit"]))
-    # Looked up once per distinct indicator and code (categories), not once per row.
-    indicators_seen = frame["indicator_id"].astype("category").cat
-    unit_per_indicator = pd.Series(indicators_seen.categories).map(units)
-    frame["unit"] = unit_per_indicator.reindex(indicators_seen.codes).set_axis(frame.index).astype("str")
-    frame["territory_known"] = frame["territory_code"].astype("category").isin(_known_codes(referential)).astype("bool")
-    frame["comparison_complete"] = _comparison_complete(frame, referential)
-    ranges = _ranges_per_row(frame, plausible_ranges)
-    frame["plausible_min"] = ranges["min"].astype("Float64")
-    frame["plausible_max"] = ranges["max"].astype("Float64")
-    frame["max_change_per_year"] = ranges["max_change_per_year"].astype("Float64")
-    frame["change_per_year"] = _change_per_year(frame, earlier)
+    if "unit" in wanted:
+        units = dict(zip(indicators["indicator_id"], indicators["unit"]))
+        # Looked up once per distinct indicator and code (categories), not once per row.
+        indicators_seen = frame["indicator_id"].astype("category").cat
+        unit_per_indicator = pd.Series(indicators_seen.categories).map(units)
+        frame["unit"] = unit_per_indicator.reindex(indicators_seen.codes).set_axis(frame.index).astype("str")
+    if "territory_known" in wanted:
+        frame["territory_known"] = (frame["territory_code"].astype("category").isin(_known_codes(referential))
+                                    .astype("bool"))
+    if "comparison_complete" in wanted:
+        frame["comparison_complete"] = _comparison_complete(frame, referential)
+    if wanted & set(RANGE_COLUMNS):
+        ranges = _ranges_per_row(frame, plausible_ranges)
+        for column, bound in RANGE_COLUMNS.items():
+            if column in wanted:
+                frame[column] = ranges[bound].astype("Float64")
+    if "change_per_year" in wanted:
+        frame["change_per_year"] = _change_per_year(frame, earlier)
     return frame
 
 

@@ -95,6 +95,45 @@ def test_jump_is_measured_from_the_earlier_published_millesime(demo_curated):
     assert change["QP079001"] == pytest.approx((45.3 - 15.0) / 2) and change["79191"] == 0
 
 
+def test_an_observations_suite_gets_the_prepared_columns_its_rules_read(demo_curated, tmp_path, monkeypatch):
+    """A source suite reads neither the plausible ranges nor the yearly changes: they are not computed for it.
+    A rule an analyst adds on one of them gets it."""
+    from qpv_observatory import validation
+    from qpv_observatory.catalogue import load_catalogue
+    from qpv_observatory.readers.referential import Referential
+
+    observations = pd.read_parquet(demo_curated / "parquet" / "observations").drop(columns="millesime")
+    cnaf = observations[observations["source"] == "cnaf"].reset_index(drop=True)
+    referential = Referential(pd.read_parquet(demo_curated / "parquet" / "territories.parquet"),
+                              pd.read_parquet(demo_curated / "parquet" / "qpv_links.parquet"))
+    catalogue = load_catalogue(CATALOGUE)
+    parameters = {"indicator_ids": sorted(catalogue.indicators["indicator_id"]),
+                  "source_indicator_ids": sorted(cnaf["indicator_id"].unique())}
+    assert validation.columns_named(SOURCE_SUITE, validation.PREPARED_COLUMNS) == ("unit", "territory_known")
+    assert validation.columns_named(PROJECT_ROOT / "expectations" / "curated" / "observations.json",
+                                    validation.PREPARED_COLUMNS) == validation.PREPARED_COLUMNS[2:]
+
+    def not_needed(*args, **kwargs):
+        raise AssertionError("computed for a suite that does not read it")
+
+    for name in ("_change_per_year", "_comparison_complete", "_ranges_per_row"):
+        monkeypatch.setattr(validation, name, not_needed)
+    arguments = (referential, catalogue.indicators, validation.load_plausible_ranges(CATALOGUE))
+    assert validation.validate_observations(cnaf, SOURCE_SUITE, parameters, *arguments).passed
+    suite = json.loads(SOURCE_SUITE.read_text(encoding="utf-8"))
+    suite["expectations"].append({"type": "expect_column_pair_values_a_to_be_greater_than_b", "severity": "warning",
+                                  "kwargs": {"column_A": "plausible_max", "column_B": "value", "or_equal": True,
+                                             "ignore_row_if": "either_value_is_missing"}})
+    edited = tmp_path / "cnaf.json"
+    edited.write_text(json.dumps(suite), encoding="utf-8")
+    assert validation.columns_named(edited, validation.PREPARED_COLUMNS) == ("unit", "territory_known", "plausible_max")
+    with pytest.raises(AssertionError, match="computed for a suite"):
+        validation.validate_observations(cnaf, edited, parameters, *arguments)
+    monkeypatch.undo()
+    outcome = validation.validate_observations(cnaf, edited, parameters, *arguments)
+    assert outcome.evaluated == len(suite["expectations"]) and outcome.passed
+
+
 # --- The lean frame great-expectations gets (engine_frame) and the two passes --------------------
 
 SOURCE_SUITE = PROJECT_ROOT / "expectations" / "sources" / "cnaf.json"
