@@ -8,7 +8,7 @@ from pipelines.resources import ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.representativity import POPULATION_INDICATOR, compute_representativity
+from qpv_observatory.representativity import POPULATION_COLUMNS, POPULATION_INDICATOR, compute_representativity
 from qpv_observatory.territories import COMMUNE
 from qpv_observatory.targets import compute_progress, load_contracts, load_partner_reporting, load_targets
 
@@ -42,7 +42,7 @@ def contract_targets(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
 def partner_representativity(paths: ObservatoryPaths, partner_reporting: pd.DataFrame,
                              qpv_referential: Referential) -> pd.DataFrame:
     # Only the populations are needed: never the whole national table in memory.
-    observations = paths.store.read_table("observations", paths.published_vintages(),
+    observations = paths.store.read_table("observations", paths.published_vintages(), columns=POPULATION_COLUMNS,
                                           filters=[("indicator_id", "==", POPULATION_INDICATOR)])
     return compute_representativity(partner_reporting, observations, qpv_referential)
 

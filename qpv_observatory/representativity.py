@@ -33,6 +33,8 @@ PARTNER_FORM = {
 }
 PARTNER_COLUMNS = tuple(PARTNER_FORM)
 POPULATION_INDICATOR = "population"
+# The columns of the observations that the population shares read.
+POPULATION_COLUMNS = ("indicator_id", "territory_code", "year", "value", "status")
 NO_DATA = "no_data"
 
 REPORTING_COLUMNS = [
