@@ -15,7 +15,7 @@ from qpv_observatory.ingest import read_referentials
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.representativity import compute_representativity, read_partner_reporting
+from qpv_observatory.representativity import POPULATION_COLUMNS, compute_representativity, read_partner_reporting
 from qpv_observatory.target_templates import TEMPLATES
 from qpv_observatory.targets import (CONTRACT_FORM, TARGET_FORM, TARGET_KINDS,
                                      compute_progress, load_contracts, load_partner_reporting, load_targets,
@@ -135,6 +135,9 @@ def test_representativity_index_is_the_ratio_of_the_two_shares(forms):
     culture = table.loc[("culture", 2020)]
     assert culture["counts_status"] == "not_available" and pd.isna(culture["beneficiaries"])
     assert pd.isna(culture["qpv_share_beneficiaries"]) and culture["status"] == "no_data"
+    # The pipeline reads only POPULATION_COLUMNS of the observations: same table.
+    lean = compute_representativity(reporting, OBSERVATIONS[list(POPULATION_COLUMNS)], REFERENTIAL)
+    pd.testing.assert_frame_equal(lean.set_index(["scheme_id", "year"]), table)
 
 
 def test_value_targets(progress):
