@@ -98,6 +98,7 @@ def test_jump_is_measured_from_the_earlier_published_millesime(demo_curated):
 def test_an_observations_suite_gets_the_prepared_columns_its_rules_read(demo_curated, tmp_path, monkeypatch):
     """A source suite reads neither the plausible ranges nor the yearly changes: they are not computed for it.
     A rule an analyst adds on one of them gets it."""
+    from assets.checks import observation_parameters
     from qpv_observatory import validation
     from qpv_observatory.catalogue import load_catalogue
     from qpv_observatory.readers.referential import Referential
@@ -107,8 +108,7 @@ def test_an_observations_suite_gets_the_prepared_columns_its_rules_read(demo_cur
     referential = Referential(pd.read_parquet(demo_curated / "parquet" / "territories.parquet"),
                               pd.read_parquet(demo_curated / "parquet" / "qpv_links.parquet"))
     catalogue = load_catalogue(CATALOGUE)
-    parameters = {"indicator_ids": sorted(catalogue.indicators["indicator_id"]),
-                  "source_indicator_ids": sorted(cnaf["indicator_id"].unique())}
+    parameters = observation_parameters(catalogue, "cnaf")
     assert validation.columns_named(SOURCE_SUITE, validation.PREPARED_COLUMNS) == ("unit", "territory_known")
     assert validation.columns_named(PROJECT_ROOT / "expectations" / "curated" / "observations.json",
                                     validation.PREPARED_COLUMNS) == validation.PREPARED_COLUMNS[2:]
