@@ -1,5 +1,5 @@
 """The synthetic national dataset of the benchmark (benchmarks/national_data.py), on a tiny scale,
-and the DuckDB floor of the join stage (benchmarks/duckdb_floor.py) on a hand-made Parquet pair."""
+and the DuckDB floor of the join stage (benchmarks/duckdb_floor.py) against the published gaps table."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ import duckdb
 import pandas as pd
 import pytest
 
-from benchmarks.duckdb_floor import run_floor, table_files
+from benchmarks.duckdb_floor import FLOOR_TABLES, run_floor, table_files
 from benchmarks.national_data import Generation, add_vintage, build_territories, generate
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.ingest import REFERENTIAL_READERS, read_observation_file
+from qpv_observatory.gaps import compute_gaps
 from qpv_observatory.manifest import load_manifest
-from qpv_observatory.observations import combine_observations
-from qpv_observatory.readers.referential import combine_referentials
+from qpv_observatory.observations import combine_observations, conform
+from qpv_observatory.readers.referential import Referential, combine_referentials
 from qpv_observatory.store import vintage_fingerprint
 from qpv_observatory.territories import COMMUNE_RE, EPCI_RE, QPV_2015_RE, QPV_2024_RE, is_valid_code
+from qpv_observatory.warehouse import MILLESIME_COLUMN, PARQUET_DIR
 
 EXPECTATIONS = PROJECT_ROOT / "expectations"
 TINY = {"scale": 0.01, "vintages": 3, "indicators": 12, "seed": 1}
@@ -190,48 +192,78 @@ def write_parquet(folder: Path, name: str, frame: pd.DataFrame) -> Path:
     return path
 
 
-def observation_rows(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["indicator_id", "territory_code", "territory_level", "year", "source",
-                                        "value", "status"])
-    return frame.astype({"value": "Float64"})
+def test_floor_statement_gives_the_published_gap_table(demo_curated):
+    """The floor is the same join as the pipeline's: on the demo data, its table is the published gaps table of
+    each millésime, column for column, row for row, in the same order."""
+    files = {table: table_files(demo_curated, table) for table in FLOOR_TABLES}
+    con, seconds = run_floor(files)
+    floor = con.execute("SELECT * FROM floor_gaps").df()
+    published = pd.read_parquet(demo_curated / PARQUET_DIR / "gaps")
+    assert seconds >= 0 and len(floor) == len(published) > 0
+    assert {"commune_hors_qpv", "qpv_contrat"} <= set(floor["comparison_level"])
+    for millesime, expected in published.groupby(MILLESIME_COLUMN, observed=True):
+        got = floor[floor[MILLESIME_COLUMN] == millesime].drop(columns=MILLESIME_COLUMN).reset_index(drop=True)
+        expected = expected.drop(columns=MILLESIME_COLUMN).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
 
 
-def test_floor_statement_gives_the_gaps_against_commune_and_epci(tmp_path):
-    """QP079001 in Niort; QP079002 across Niort and Aiffres (same EPCI, compared once with it);
-    a secret commune value gives no gap; a value of another source is not compared."""
-    observations = observation_rows([
-        ("chomage", "QP079001", "qpv", 2015, "insee_rp", 45.3, "ok"),
-        ("chomage", "QP079002", "qpv", 2015, "insee_rp", 30.0, "ok"),
-        ("chomage", "79191", "commune", 2015, "insee_rp", 15.1, "ok"),
-        ("chomage", "79003", "commune", 2015, "insee_rp", None, "secret"),
-        ("chomage", "200041317", "epci", 2015, "insee_rp", 12.0, "ok"),
-        ("chomage", "200041317", "epci", 2015, "cnaf", 99.0, "ok"),
-        ("chomage", "QP079001", "qpv", 2016, "insee_rp", None, "not_available"),
-        ("chomage", "79191", "commune", 2016, "insee_rp", 14.0, "ok"),
-    ])
-    links = pd.DataFrame({"qpv_code": ["QP079001", "QP079002", "QP079002"], "commune_code": ["79191", "79191", "79003"],
-                          "epci_code": ["200041317"] * 3, "geography": [2015] * 3})
+def test_floor_statement_gives_the_gap_table_of_compute_gaps_at_every_level(tmp_path):
+    """Hand-made tables in the published layout, two millésimes with the same indicator, year and source (each QPV
+    figure compared within its millésime only): the floor's rows are compute_gaps' rows, level by level (unité
+    urbaine and national levels, derived figures published or withheld with their reason), names (the last one
+    listed wins), zero comparison value, polarities."""
+    indicators = pd.DataFrame({"indicator_id": ["chomage", "emploi", "jeunes"], "unit": ["%", "€", "%"],
+                               "polarity": ["higher_is_worse", "higher_is_better", "neutral"]})
+    referential = Referential(
+        territories=pd.DataFrame({"territory_code": ["QP030002", "30007", "30189", "200066918", "30701", "30007"],
+                                  "territory_level": ["qpv", "commune", "commune", "epci", "unite_urbaine", "commune"],
+                                  "name": ["Prés Saint-Jean", "Alès (ancien)", "Saint-Christol", "Alès Agglo",
+                                           "UU d'Alès", "Alès"]}),
+        qpv_links=pd.DataFrame({"qpv_code": ["QP030002", "QP030002", "QN03001I"],
+                                "commune_code": ["30007", "30189", "30007"], "epci_code": ["200066918"] * 3,
+                                "geography": [2015, 2015, 2024], "unite_urbaine_code": ["30701", "30701", None]}))
+    derived_columns = ["indicator_id", "year", "source", "territory_level", "territory_code", "territory_name",
+                       "parent_code", "value", "status", "reason"]
+    tables = {}
+    for millesime, shift in ((2020, 0.0), (2021, 1.5)):
+        observations = conform(pd.DataFrame([
+            ("chomage", "QP030002", "qpv", 30.0 + shift, "ok"), ("chomage", "30007", "commune", 12.0, "ok"),
+            ("chomage", "30189", "commune", 0.0, "ok"), ("chomage", "200066918", "epci", None, "secret"),
+            ("chomage", "30701", "unite_urbaine", 11.0, "ok"), ("chomage", "FR", "france", 7.3, "ok"),
+            ("chomage", "QPV-FR", "qpv_france", 18.1, "ok"),
+            ("emploi", "QP030002", "qpv", 1400.0, "ok"), ("emploi", "30007", "commune", 1700.0 - shift, "ok"),
+            ("jeunes", "QP030002", "qpv", None, "not_available"), ("jeunes", "30007", "commune", 15.0, "ok"),
+            ("jeunes", "QN03001I", "qpv", 21.0, "ok"),
+        ], columns=["indicator_id", "territory_code", "territory_level", "value", "status"]).assign(
+            year=2019, marker=None, source="s", source_label=f"S {millesime}", vintage=millesime,
+            source_file="f.csv", source_row=lambda f: range(2, 2 + len(f))))
+        derived = pd.DataFrame([
+            ("chomage", 2019, "s", "commune_hors_qpv", "30007-HORS-QPV", "Alès hors QPV", "30007", 9.5, "ok", None),
+            ("chomage", 2019, "s", "epci_hors_qpv", "200066918-HORS-QPV", "Alès Agglo hors QPV", "200066918",
+             None, "secret", "l'EPCI est soumis au secret statistique"),
+            ("emploi", 2019, "s", "qpv_contrat", "200066918-QPV", "QPV du contrat", "200066918", None,
+             "not_computable", "médiane"),
+        ], columns=derived_columns).astype({"value": "Float64"})
+        tables[millesime] = (observations, derived, compute_gaps(observations, referential, indicators, derived))
     curated = tmp_path / "curated"
-    write_parquet(curated / "parquet", "observations", observations)
-    write_parquet(curated / "parquet", "qpv_links", links)
-    con, seconds = run_floor(table_files(curated, "observations"), table_files(curated, "qpv_links"))
-    rows = con.execute("SELECT qpv_code, year, comparison_level, comparison_code, comparison_status, gap, ratio "
-                       "FROM floor_gaps ORDER BY ALL").fetchall()
-    assert seconds >= 0
-    assert rows == [
-        ("QP079001", 2015, "commune", "79191", "ok", 30.2, 3.0),
-        ("QP079001", 2015, "epci", "200041317", "ok", 33.3, 3.775),
-        ("QP079001", 2016, "commune", "79191", "ok", None, None),
-        ("QP079001", 2016, "epci", "200041317", "absent", None, None),
-        ("QP079002", 2015, "commune", "79003", "secret", None, None),
-        ("QP079002", 2015, "commune", "79191", "ok", 14.9, 1.986755),
-        ("QP079002", 2015, "epci", "200041317", "ok", 18.0, 2.5),
-    ]
+    for millesime, (observations, derived, _) in tables.items():
+        write_parquet(curated / "observations" / f"millesime={millesime}", "part-0", observations)
+        write_parquet(curated / "comparison_territories" / f"millesime={millesime}", "part-0", derived)
+    write_parquet(curated, "qpv_links", referential.qpv_links)
+    write_parquet(curated, "territories", referential.territories)
+    write_parquet(curated, "indicators", indicators)
+    con, _ = run_floor({table: table_files(curated, table) for table in FLOOR_TABLES})
+    floor = con.execute("SELECT * FROM floor_gaps").df()
+    for millesime, (_, _, expected) in tables.items():
+        assert set(expected["comparison_level"]) == {"commune", "epci", "unite_urbaine", "france", "qpv_france",
+                                                     "commune_hors_qpv", "epci_hors_qpv"}
+        got = floor[floor[MILLESIME_COLUMN] == millesime].drop(columns=MILLESIME_COLUMN).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
 
 
 def test_floor_reads_the_current_release_and_tables_split_per_millesime(tmp_path):
     curated = tmp_path / "curated"
-    frame = observation_rows([("chomage", "QP079001", "qpv", 2015, "insee_rp", 1.0, "ok")])
+    frame = pd.DataFrame({"indicator_id": ["chomage"], "territory_code": ["QP079001"], "value": [1.0]})
     current = curated / "releases" / "20260101-b" / "parquet"
     expected = [write_parquet(current / "observations" / "millesime=2015", "part-0", frame),
                 write_parquet(current / "observations" / "millesime=2016", "part-0", frame)]
@@ -261,7 +293,8 @@ def test_report_cost_curve_and_targets_from_measures():
 
     results = [ScaleResult(scale=scale, communes=0, epci=0, qpv_2015=0, qpv_2024=0, vintages=[], generation_seconds=0,
                            values_written=0, observations=int(observations), full=measured(seconds, 900),
-                           one=measured(8, 700), join_seconds=1.2, floor_sql_seconds=0.3)
+                           one=measured(8, 700), join_seconds=1.2, floor_sql_seconds=0.3,
+                           floor_unordered_seconds=0.2)
                for scale, observations, seconds in ((0.5, 4e6, 20.0), (1.0, 8e6, 40.0))]
     curve = linearity(results)
     assert curve["seconds_per_million_observations"] == {"1/2": 5.0, "1": 5.0}
@@ -271,7 +304,8 @@ def test_report_cost_curve_and_targets_from_measures():
     machine = {"cores": 2, "cores_used": None, "memory_gib": 4.0, "python": "3.11", "packages": {}, "date": "d"}
     lines = report_lines(results, "python -m benchmarks.run_national", machine, markdown=True)
     assert lines[0].startswith("| échelle | QPV (2015 / 2024) |") and lines[2].startswith("| 1/2 |")
-    assert any("NON atteint" in line and "plancher" in line for line in lines)
+    assert any("NON atteint" in line and "plancher" in line and "× 6,0 face au plancher sans tri" in line
+               for line in lines)
 
 
 
