@@ -57,12 +57,17 @@ class ObservatoryPaths(dg.ConfigurableResource):
         return self.store.published_vintages(discover_vintages(self.raw))
 
 
+# Input metadata (dg.AssetIn): the only columns of the upstream table that the asset reads.
+COLUMNS_METADATA = "columns"
+
+
 class MillesimeStoreIOManager(dg.ConfigurableIOManager):
     """Partitioned DataFrame assets: one Parquet file per table and millésime.
 
     A run writes into its staging folder of the store; the ``promoted_millesime`` asset moves the
     folder into place once every blocking check of the millésime has passed. Loading prefers the
-    run's own staged table, then the promoted one.
+    run's own staged table, then the promoted one, and reads only the columns that the input's
+    metadata lists under COLUMNS_METADATA, if it does.
     """
 
     paths: ObservatoryPaths
@@ -75,7 +80,9 @@ class MillesimeStoreIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         table = context.upstream_output.asset_key.path[-1]
         run_id = context.step_context.run_id
-        frames = [self.paths.store.read(int(key), table, run_id=run_id) for key in sorted(context.asset_partition_keys)]
+        columns = (context.definition_metadata or {}).get(COLUMNS_METADATA)  # None: every column
+        frames = [self.paths.store.read(int(key), table, run_id=run_id, columns=columns)
+                  for key in sorted(context.asset_partition_keys)]
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 

@@ -35,6 +35,9 @@ NOT_AGGREGABLE_STATUS = "not_aggregable"  # a median and the like
 ABSENT = "absent"  # no source has a figure for the surrounding commune or EPCI
 PRECISION = 6
 
+# The observation columns derive_comparison_territories and qpv_shares read: the pipeline loads only these.
+AGGREGATION_INPUT_COLUMNS = ("indicator_id", "year", "source", "source_label", "territory_level", "territory_code",
+                             "status", "value", "numerator", "denominator")
 DERIVED_COLUMNS = [
     "indicator_id", "year", "source", "source_label", "territory_level", "territory_code", "territory_name",
     "parent_code", "qpv_codes", "aggregation", "value", "numerator", "denominator", "status", "reason",

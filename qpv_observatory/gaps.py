@@ -30,6 +30,11 @@ GAP_COLUMNS = [
     "qpv_value", "qpv_status", "comparison_value", "comparison_status",
     "gap", "gap_unit", "ratio", "qpv_situation", "comparison_reason",
 ]
+# The columns compute_gaps reads of the observations and of the derived territories: the pipeline loads only these.
+GAP_INPUT_COLUMNS = ("indicator_id", "year", "source", "source_label", "territory_level", "territory_code", "status",
+                     "value")
+DERIVED_INPUT_COLUMNS = ("indicator_id", "year", "source", "territory_level", "territory_code", "territory_name",
+                         "parent_code", "value", "status", "reason")
 # Comparison levels reached from a QPV through the referential, and the link column to follow.
 LINKED_LEVELS = ((COMMUNE, "commune_code"), (EPCI, "epci_code"))
 # Derived levels (aggregation.py), reached through the link column to their parent territory.
@@ -171,10 +176,8 @@ def compute_gaps(observations: pd.DataFrame, referential: Referential, indicator
     # One name per code and level, the last listed winning (as a dict built from the rows would).
     names = referential.territories.drop_duplicates(["territory_code", "territory_level"], keep="last")
     if derived is None:
-        derived = pd.DataFrame({c: pd.Series(dtype="str") for c in
-                                ["indicator_id", "source", "territory_level", "territory_code", "territory_name",
-                                 "parent_code", "status", "reason"]}).assign(year=pd.Series(dtype="int64"),
-                                                                             value=pd.Series(dtype="Float64"))
+        derived = pd.DataFrame({c: pd.Series(dtype={"year": "int64", "value": "Float64"}.get(c, "str"))
+                                for c in DERIVED_INPUT_COLUMNS})
     # Listed when published, or withheld by secrecy so that the reason shows beside the QPV;
     # other derived territories that cannot be computed are explained in the derived table only.
     shown = derived[derived["status"].isin([OK, SECRET])

@@ -186,3 +186,23 @@ def test_levels_read_from_sources_are_compared_when_a_source_has_them():
     assert gaps.loc[("QP034003", "france_metro"), "ratio"] == pytest.approx(20 / 14.5)
     assert gaps.loc[("QP034002", "unite_urbaine"), "gap"] == pytest.approx(-6.0)
     assert ("QP034003", "unite_urbaine") not in gaps.index  # no unité urbaine in the referential for this QPV
+
+
+def test_gaps_from_the_columns_the_pipeline_loads_are_the_same():
+    """The pipeline loads only GAP_INPUT_COLUMNS of the observations and DERIVED_INPUT_COLUMNS of the derived
+    territories for the gaps (derived levels, unité urbaine, national level, a secret QPV figure): same table as
+    from every column."""
+    from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps
+    rows = list(POVERTY)
+    rows[1] = ("pauvrete", "QP034002", None, "secret", None, None)
+    extra = obs([("pauvrete", "QPVFR", 43.0, "ok", None, None), ("pauvrete", "00759", 16.0, "ok", None, None)])
+    extra["territory_level"] = ["qpv_france", "unite_urbaine"]
+    observations = pd.concat([obs(rows), extra], ignore_index=True)
+    referential = Referential(REFERENTIAL.territories,
+                              REFERENTIAL.qpv_links.assign(unite_urbaine_code=["00759", "00759", None]))
+    derived = derive_comparison_territories(observations, referential, INDICATORS)
+    full = compute_gaps(observations, referential, INDICATORS, derived)
+    lean = compute_gaps(observations[list(GAP_INPUT_COLUMNS)], referential, INDICATORS,
+                        derived[list(DERIVED_INPUT_COLUMNS)])
+    assert {"commune_hors_qpv", "qpv_contrat", "unite_urbaine", "qpv_france"} <= set(full["comparison_level"])
+    pd.testing.assert_frame_equal(lean, full, check_exact=True)

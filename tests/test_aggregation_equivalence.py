@@ -82,6 +82,10 @@ def test_vectorised_aggregation_equals_the_reference_exactly(seed):
         expected = getattr(reference, function)(observations, REFERENTIAL, INDICATORS)
         got = getattr(aggregation, function)(observations, REFERENTIAL, INDICATORS)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        # The pipeline loads only AGGREGATION_INPUT_COLUMNS of the observations: same table.
+        lean = observations[list(aggregation.AGGREGATION_INPUT_COLUMNS)]
+        pd.testing.assert_frame_equal(getattr(aggregation, function)(lean, REFERENTIAL, INDICATORS), expected,
+                                      check_exact=True)
 
 
 def test_the_random_observations_reach_every_status():
