@@ -15,7 +15,7 @@ from benchmarks.national_data import Generation, add_vintage, build_territories,
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.ingest import REFERENTIAL_READERS, read_observation_file
-from qpv_observatory.gaps import compute_gaps
+from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, compute_gaps
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.observations import combine_observations, conform
 from qpv_observatory.readers.referential import Referential, combine_referentials
@@ -222,8 +222,6 @@ def test_floor_statement_gives_the_gap_table_of_compute_gaps_at_every_level(tmp_
         qpv_links=pd.DataFrame({"qpv_code": ["QP030002", "QP030002", "QN03001I"],
                                 "commune_code": ["30007", "30189", "30007"], "epci_code": ["200066918"] * 3,
                                 "geography": [2015, 2015, 2024], "unite_urbaine_code": ["30701", "30701", None]}))
-    derived_columns = ["indicator_id", "year", "source", "territory_level", "territory_code", "territory_name",
-                       "parent_code", "value", "status", "reason"]
     tables = {}
     for millesime, shift in ((2020, 0.0), (2021, 1.5)):
         observations = conform(pd.DataFrame([
@@ -243,7 +241,7 @@ def test_floor_statement_gives_the_gap_table_of_compute_gaps_at_every_level(tmp_
              None, "secret", "l'EPCI est soumis au secret statistique"),
             ("emploi", 2019, "s", "qpv_contrat", "200066918-QPV", "QPV du contrat", "200066918", None,
              "not_computable", "médiane"),
-        ], columns=derived_columns).astype({"value": "Float64"})
+        ], columns=list(DERIVED_INPUT_COLUMNS)).astype({"value": "Float64"})
         tables[millesime] = (observations, derived, compute_gaps(observations, referential, indicators, derived))
     curated = tmp_path / "curated"
     for millesime, (observations, derived, _) in tables.items():
