@@ -34,8 +34,7 @@ PARTITIONED_ASSETS = (*(f"{s}_observations" for s in SOURCES), *MILLESIME_TABLES
 
 
 def reading_only(**columns: tuple[str, ...]) -> dict:
-    """Inputs of which the asset reads only the given columns: the store loads only these (at national scale,
-    a third less to read for the observations)."""
+    """Inputs of which the asset reads only the given columns: the store loads only these."""
     return {name: dg.AssetIn(metadata={COLUMNS_METADATA: list(names)}) for name, names in columns.items()}
 
 
