@@ -28,14 +28,14 @@ from qpv_observatory.gaps import (DERIVED_LEVELS, LINKED_LEVELS, NATIONAL_LEVELS
                                   UNIT_LINK_COLUMN)
 from qpv_observatory.territories import QPV, UNITE_URBAINE
 from qpv_observatory.values import OK, SECRET
-from qpv_observatory.warehouse import MILLESIME_COLUMN, PARQUET_DIR
+from qpv_observatory.warehouse import MILLESIME_COLUMN, PARQUET_DIR, sql_text
 
 # The tables the statement reads, by parameter name.
 FLOOR_TABLES = ("observations", "comparison_territories", "qpv_links", "territories", "indicators")
 
 
 def _quoted(values) -> str:
-    return ", ".join(f"'{value}'" for value in values)
+    return ", ".join(sql_text(value) for value in values)
 
 
 def floor_sql(unit_links: bool, ordered: bool = True) -> str:
