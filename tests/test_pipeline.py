@@ -87,7 +87,9 @@ def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
     assert done.returncode == 0, done.stderr
     assert str(tmp_path / DATABASE_NAME) in done.stdout
     # offline: the Dagster instance it creates sends no usage statistics
-    assert "telemetry:\n  enabled: false" in (tmp_path / "dagster" / "dagster.yaml").read_text()
+    settings = (tmp_path / "dagster" / "dagster.yaml").read_text()
+    assert "telemetry:\n  enabled: false" in settings
+    assert "class: PooledSqliteEventLogStorage" in settings  # the run history through connections kept open
     assert "Telemetry" not in done.stdout
     assert (tmp_path / DATABASE_NAME).is_file() and len(list((tmp_path / "charts").glob("*.png"))) == 16
 
