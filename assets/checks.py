@@ -14,7 +14,7 @@ import pandas as pd
 from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
 from pipelines.memory import collect_cycles
-from pipelines.resources import ObservatoryPaths, report_scope
+from pipelines.resources import ObservatoryPaths, in_refresh, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import series_files_to_validate, series_parts
@@ -28,7 +28,8 @@ def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPath
                   outcome: ValidationOutcome) -> dg.AssetCheckResult:
     collect_cycles()  # the frames the suite validated, left in great-expectations' cycles
     report_id, millesime = report_scope(context)
-    page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime)
+    page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime,
+                          render=not in_refresh(context))
     severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=not outcome.failed_rules, severity=severity, description=outcome.summary_fr(),

@@ -33,6 +33,7 @@ from qpv_observatory.errors import SourceFileError
 from qpv_observatory.manifest import discover_vintages
 from qpv_observatory.release import refresh_lock, remove_abandoned_staging
 from qpv_observatory.store import vintage_fingerprint
+from qpv_observatory.validation_report import RECORDS_DIR, render_report
 
 SHARED_INPUT_ASSETS = ("indicator_catalogue", "qpv_referential")
 PICTURE_ASSETS = ("indicator_charts", "evaluation_report")  # charts, maps and the evaluation report
@@ -138,7 +139,12 @@ def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Ite
     relax_history_durability()
     with refresh_lock(paths.curated), long_lived_objects_set_aside():  # one refresh at a time per curated folder
         remove_abandoned_staging(paths.curated)  # releases left half-written by a killed or failed refresh
-        return _refresh(paths, instance, vintages, all_vintages, without_pictures, run_config, raise_on_error)
+        try:
+            return _refresh(paths, instance, vintages, all_vintages, without_pictures, run_config, raise_on_error)
+        finally:
+            # The checks of the refresh's runs left their records: the page is rebuilt once, failed refresh included.
+            if (paths.validation_report / RECORDS_DIR).is_dir():
+                render_report(paths.validation_report)
 
 
 def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Iterable[int] | None,

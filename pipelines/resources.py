@@ -90,6 +90,11 @@ class MillesimeStoreIOManager(dg.ConfigurableIOManager):
 REFRESH_TAG = "qpv_observatory/refresh"
 
 
+def in_refresh(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> bool:
+    """Whether the step's run belongs to a refresh (which rebuilds the validation page once, at its end)."""
+    return REFRESH_TAG in context.run.tags
+
+
 def report_scope(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, int | None]:
     """Which validation report a step writes into (its refresh, else its run) and for which millésime."""
     report_id = context.run.tags.get(REFRESH_TAG, context.run.run_id)

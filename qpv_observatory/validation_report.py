@@ -35,10 +35,14 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int | None = None) -> Path:
+def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int | None = None,
+          render: bool = True) -> Path:
+    """Write a check's record; ``render``: rebuild the page now (a refresh rebuilds it once, at its end)."""
     records = report_dir / RECORDS_DIR
     records.mkdir(parents=True, exist_ok=True)
     for old in records.glob("*.json"):
+        if _scope(old) != millesime:
+            continue
         # A new refresh replaces the previous records of the same scope (a millésime, or the shared
         # inputs and publication): a millésime that was not refreshed keeps the checks it was published with.
         previous = json.loads(old.read_text(encoding="utf-8"))
@@ -48,11 +52,18 @@ def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int
               "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **record}
     file_name = f"{name}.{millesime}.json" if millesime is not None else f"{name}.json"
     _write_atomic(records / file_name, json.dumps(record, ensure_ascii=False, indent=1))
-    return render_report(report_dir)
+    page = report_dir / REPORT_PAGE
+    return render_report(report_dir) if render else page
+
+
+def _scope(record_file: Path) -> int | None:
+    """The millésime a record file is named after (``<name>.<millésime>.json``), None for the shared steps."""
+    suffix = record_file.stem.rpartition(".")[2]
+    return int(suffix) if "." in record_file.stem and suffix.isdigit() else None
 
 
 def record_outcome(report_dir: Path, run_id: str, name: str, asset: str, outcome: ValidationOutcome,
-                   millesime: int | None = None) -> Path:
+                   millesime: int | None = None, render: bool = True) -> Path:
     status = "failed" if not outcome.passed else ("warning" if outcome.failed_rules else "passed")
     return _save(report_dir, run_id, name, {
         "asset": asset, "suite": outcome.suite, "status": status, "rows": outcome.rows,
@@ -61,7 +72,7 @@ def record_outcome(report_dir: Path, run_id: str, name: str, asset: str, outcome
                          for r, n in outcome.failed_rules.items()],
         "findings": [{"severity": f.severity, "rule": f.rule, "file": f.file, "row": f.row, "column": f.column,
                       "value": f.value, "message": f.message} for f in outcome.findings],
-    }, millesime)
+    }, millesime, render)
 
 
 def record_input_error(report_dir: Path, run_id: str, asset: str, error: Exception,
@@ -92,6 +103,7 @@ def _anchor(record: dict) -> str:
 
 
 def render_report(report_dir: Path) -> Path:
+    """Rebuild the page from the records (each check's, each input error's)."""
     records = sorted((json.loads(p.read_text(encoding="utf-8")) for p in (report_dir / RECORDS_DIR).glob("*.json")),
                      key=lambda r: ({"failed": 0, "warning": 1, "passed": 2}[r["status"]], r["name"],
                                     r.get("millesime") or 0))

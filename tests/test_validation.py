@@ -283,3 +283,25 @@ def test_prepared_columns_on_a_small_frame():
     assert change.dtype == "Float64"
     assert change[0] == 5.0 and change[1] == 2.0 and change[5] == 4.0  # 2016 -> 2017 even if listed after
     assert pd.isna(change[2]) and pd.isna(change[3]) and pd.isna(change[4]) and pd.isna(change[6])
+
+
+def test_report_records_replace_their_own_scope_and_the_page_can_wait(tmp_path):
+    from qpv_observatory.validation import ValidationOutcome
+    from qpv_observatory.validation_report import record_outcome, render_report
+
+    report = tmp_path / REPORT_DIR
+    outcome = ValidationOutcome(suite="gaps", rows=10, evaluated=7)
+    record_outcome(report, "refresh-1", "gaps_suite", "gaps", outcome, 2016)
+    record_outcome(report, "refresh-1", "gaps_suite", "gaps", outcome, 2017)
+    record_outcome(report, "refresh-1", "gap_series_suite", "gap_series", outcome)
+    (report / REPORT_PAGE).unlink()
+    # A later refresh of 2017 only, its page rebuilt at its end: 2016 keeps the record it was published with.
+    page = record_outcome(report, "refresh-2", "observations_suite", "observations", outcome, 2017, render=False)
+    record_outcome(report, "refresh-2", "gap_series_suite", "gap_series", outcome, render=False)
+    assert page == report / REPORT_PAGE and not page.exists()
+    kept = {(r["name"], r["millesime"], r["run_id"]) for r in
+            (json.loads(p.read_text(encoding="utf-8")) for p in (report / RECORDS_DIR).glob("*.json"))}
+    assert kept == {("gaps_suite", 2016, "refresh-1"), ("observations_suite", 2017, "refresh-2"),
+                    ("gap_series_suite", None, "refresh-2")}
+    text = render_report(report).read_text(encoding="utf-8")
+    assert text.count("<tr><td><a href=") == 3 and "refresh-2" in text
