@@ -23,7 +23,7 @@ from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import confirm_series, write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
-from qpv_observatory.release import commit_release, current_release, staging_dir
+from qpv_observatory.release import commit_release, copy_made_ahead, current_release, staging_dir
 from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles,
                                        YearFiles, write_tables, year_files)
 
@@ -151,7 +151,8 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
         "contracts": contracts,
         "target_progress": target_progress,
         "partner_representativity": partner_representativity,
-    }, staging_dir(paths.curated, context.run.run_id), previous=previous / DATABASE_NAME if previous else None)
+    }, staging_dir(paths.curated, context.run.run_id), previous=previous / DATABASE_NAME if previous else None,
+        previous_copy=copy_made_ahead(paths.curated, previous / DATABASE_NAME) if previous else None)
     # Which millésimes each table had to write again (the others were kept from the published release).
     rewritten = {table: "tous" if done is None else done for table, done in published.rebuilt.items()}
     return dg.MaterializeResult(metadata={"millesimes": vintages, "tables": len(published.parquet_files),

@@ -31,9 +31,10 @@ from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.resources import REFRESH_TAG, ObservatoryPaths
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.manifest import discover_vintages
-from qpv_observatory.release import refresh_lock, remove_abandoned_staging
+from qpv_observatory.release import copy_ahead, discard_copies_ahead, refresh_lock, remove_abandoned_staging
 from qpv_observatory.store import vintage_fingerprint
 from qpv_observatory.validation_report import RECORDS_DIR, render_report
+from qpv_observatory.warehouse import DATABASE_NAME
 
 SHARED_INPUT_ASSETS = ("indicator_catalogue", "qpv_referential")
 PICTURE_ASSETS = ("indicator_charts", "evaluation_report")  # charts, maps and the evaluation report
@@ -176,14 +177,24 @@ def _refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: It
 
     if not execute([dg.AssetKey(k) for k in SHARED_INPUT_ASSETS]):
         return outcome
-    for vintage in plan.to_refresh:
-        promotion = {"ops": {PROMOTION_ASSET: {"config": {"fingerprint": plan.fingerprints[vintage]}}}}
-        if not execute(_asset_keys(partitioned=True), str(vintage), promotion):
-            outcome.failed_vintage = vintage
-            return outcome
-        outcome.refreshed.append(vintage)
-    if not paths.published_vintages():
-        raise SourceFileError("data/raw", "aucun millésime publié : rien à publier")
-    skipped = set(SHARED_INPUT_ASSETS) | (set(PICTURE_ASSETS) if without_pictures else set())
-    execute([k for k in _asset_keys(partitioned=False) if k.to_user_string() not in skipped])
-    return outcome
+    # The publication starts from a copy of the published warehouse (hundreds of MB at national scale):
+    # made by the kernel on the other core while the millésimes are computed.
+    copy = copy_ahead(paths.curated, DATABASE_NAME) if plan.to_refresh else None
+    try:
+        for vintage in plan.to_refresh:
+            promotion = {"ops": {PROMOTION_ASSET: {"config": {"fingerprint": plan.fingerprints[vintage]}}}}
+            if not execute(_asset_keys(partitioned=True), str(vintage), promotion):
+                outcome.failed_vintage = vintage
+                return outcome
+            outcome.refreshed.append(vintage)
+        if copy is not None:
+            copy.join()
+        if not paths.published_vintages():
+            raise SourceFileError("data/raw", "aucun millésime publié : rien à publier")
+        skipped = set(SHARED_INPUT_ASSETS) | (set(PICTURE_ASSETS) if without_pictures else set())
+        execute([k for k in _asset_keys(partitioned=False) if k.to_user_string() not in skipped])
+        return outcome
+    finally:
+        if copy is not None:
+            copy.join()
+            discard_copies_ahead(paths.curated)

@@ -4,6 +4,7 @@
       current -> releases/<id>            the published state: one symlink, replaced atomically
       releases/<id>/                      a complete, never-modified set: DuckDB, Parquet, charts, report
       releases/.staging-<run id>/         the release a refresh is writing (never read by evaluators)
+      releases/.staging-ahead/            the published database, copied while the millésimes are computed
       observatoire_qpv.duckdb -> current/observatoire_qpv.duckdb    stable entry points
       parquet -> current/parquet, charts -> current/charts, report -> current/report
 
@@ -19,9 +20,11 @@ the old link just before the switch can still open it.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -141,6 +144,52 @@ def remove_abandoned_staging(curated_dir: Path, keep_run_id: str | None = None) 
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+# A file of the published release copied while the millésimes are computed (see copy_ahead).
+AHEAD_DIR = f"{STAGING_PREFIX}ahead"
+
+
+def _identity(path: Path) -> dict:
+    status = path.stat()
+    return {"path": str(path.resolve()), "size": status.st_size, "mtime_ns": status.st_mtime_ns, "inode": status.st_ino}
+
+
+def copy_ahead(curated_dir: Path, name: str) -> threading.Thread | None:
+    """Start copying the published release's file ``name`` into releases/.staging-ahead/, in a background
+    thread (the copy is done by the kernel and leaves the other core to the refresh). The publication then
+    starts from this copy instead of copying the file itself (``copy_made_ahead``). None: nothing to copy."""
+    current = current_release(curated_dir)
+    source = current / name if current else None
+    if source is None or not source.is_file():
+        return None
+    folder = curated_dir / RELEASES / AHEAD_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / f"{name}.source.json").write_text(json.dumps(_identity(source)), encoding="utf-8")
+
+    def copy() -> None:
+        partial = folder / f"{name}.part"
+        shutil.copyfile(source, partial)
+        os.replace(partial, folder / name)  # only a complete copy bears the name
+
+    thread = threading.Thread(target=copy, name=f"copie-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def copy_made_ahead(curated_dir: Path, source: Path) -> Path | None:
+    """The complete copy of ``source`` made by copy_ahead, if there is one of that very file (same path,
+    size, date and inode), else None."""
+    folder = curated_dir / RELEASES / AHEAD_DIR
+    copy, identity = folder / source.name, folder / f"{source.name}.source.json"
+    if not (copy.is_file() and identity.is_file() and source.is_file()):
+        return None
+    return copy if json.loads(identity.read_text(encoding="utf-8")) == _identity(source) else None
+
+
+def discard_copies_ahead(curated_dir: Path) -> None:
+    shutil.rmtree(curated_dir / RELEASES / AHEAD_DIR, ignore_errors=True)
 
 
 @contextmanager

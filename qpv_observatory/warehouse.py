@@ -198,14 +198,19 @@ def _columns(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple[str, str]
     return [(row[0], row[1]) for row in con.execute(f"DESCRIBE {query}").fetchall()]
 
 
-def _open_copy(path: Path, previous: Path | None) -> tuple[duckdb.DuckDBPyConnection, dict[int, str]]:
-    """A new database, starting from a copy of the previous one when it can be read (else empty)."""
+def _open_copy(path: Path, previous: Path | None,
+               previous_copy: Path | None = None) -> tuple[duckdb.DuckDBPyConnection, dict[int, str]]:
+    """A new database, starting from a copy of the previous one when it can be read (else empty).
+    ``previous_copy``: a copy of it already made, moved into place instead of copying again."""
     # DuckDB takes 80 % of the machine's memory by default: the refresh must stay within 2 GiB.
     # Rows are loaded in parallel, in no particular order (about twice as fast at national scale):
     # a table has no row order, queries say ORDER BY; the Parquet files keep theirs.
     config = {"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False}
     if previous is not None and previous.is_file():
-        shutil.copyfile(previous, path)
+        if previous_copy is not None and previous_copy.is_file():
+            os.replace(previous_copy, path)
+        else:
+            shutil.copyfile(previous, path)
         con = None
         try:
             con = duckdb.connect(str(path), config=config)
@@ -217,7 +222,8 @@ def _open_copy(path: Path, previous: Path | None) -> tuple[duckdb.DuckDBPyConnec
     return duckdb.connect(str(path), config=config), {}
 
 
-def _write_database(path: Path, tables: dict[str, TableSource], previous: Path | None) -> tuple[dict[str, int], dict]:
+def _write_database(path: Path, tables: dict[str, TableSource], previous: Path | None,
+                    previous_copy: Path | None = None) -> tuple[dict[str, int], dict]:
     """Create or update every table; returns the rows each should have, and what was rewritten.
 
     With a previous release's database, a table kept per millésime keeps the rows of the millésimes
@@ -226,7 +232,7 @@ def _write_database(path: Path, tables: dict[str, TableSource], previous: Path |
     did not hold (by content id) rewritten. Every other table is written again.
     """
     expected, rebuilt = {}, {}
-    con, kept_promotions = _open_copy(path, previous)
+    con, kept_promotions = _open_copy(path, previous, previous_copy)
     with con:
         existing = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         for name, source in tables.items():
@@ -292,10 +298,12 @@ def _check_database(path: Path, expected: dict[str, int]) -> None:
                 raise RuntimeError(f"table {name}: {count} rows written, {rows} expected")
 
 
-def write_tables(tables: dict[str, TableSource], release_dir: Path, previous: Path | None = None) -> PublishedOutputs:
+def write_tables(tables: dict[str, TableSource], release_dir: Path, previous: Path | None = None,
+                 previous_copy: Path | None = None) -> PublishedOutputs:
     """Write every table to the DuckDB warehouse and to Parquet in the release, and check the counts.
 
-    ``previous``: the published release's database, whose unchanged millésimes are kept (see _write_database).
+    ``previous``: the published release's database, whose unchanged millésimes are kept (see _write_database);
+    ``previous_copy``: a copy of it made beforehand (release.copy_ahead), taken instead of copying it here.
     """
     undocumented = sorted(set(tables) - set(TABLE_DOCS))
     if undocumented:
@@ -305,7 +313,7 @@ def write_tables(tables: dict[str, TableSource], release_dir: Path, previous: Pa
     shutil.rmtree(parquet_dir, ignore_errors=True)  # a retried step starts afresh
     database.unlink(missing_ok=True)
     parquet_dir.mkdir(parents=True)
-    expected, rebuilt = _write_database(database, tables, previous)
+    expected, rebuilt = _write_database(database, tables, previous, previous_copy)
     _check_database(database, expected)
     parquet_files = _write_parquet(parquet_dir, tables)
     return PublishedOutputs(database, parquet_files, rebuilt)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
+import pandas as pd
 import pytest
 
 from qpv_observatory.release import (CURRENT, ENTRY_POINTS, RELEASES, RefreshInProgress, commit_release,
-                                     current_release, refresh_lock, remove_abandoned_staging, staging_dir)
+                                     copy_ahead, copy_made_ahead, current_release, discard_copies_ahead,
+                                     refresh_lock, remove_abandoned_staging, staging_dir)
 
 
 def _stage(curated, run_id: str, rows: int):
@@ -75,3 +79,38 @@ def test_a_second_refresh_on_the_same_folder_is_refused(tmp_path):
                 pass
     with refresh_lock(tmp_path):  # released on exit
         pass
+
+
+def test_the_published_database_is_copied_ahead_and_only_that_copy_is_taken(tmp_path):
+    assert copy_ahead(tmp_path, "observatoire_qpv.duckdb") is None  # nothing published yet
+    _stage(tmp_path, "run1", 3)
+    release = commit_release(tmp_path, "run1", required=("observatoire_qpv.duckdb",))
+    published = release / "observatoire_qpv.duckdb"
+    copy_ahead(tmp_path, "observatoire_qpv.duckdb").join()
+    copy = copy_made_ahead(tmp_path, published)
+    assert copy is not None and copy != published and copy.read_bytes() == published.read_bytes()
+    # A copy of another state of the file is not taken: the publication copies the file itself.
+    os.utime(published, ns=(1, 1))
+    assert copy_made_ahead(tmp_path, published) is None
+    discard_copies_ahead(tmp_path)
+    assert not any(p.name.startswith(".staging-") for p in (tmp_path / RELEASES).iterdir())
+
+
+def test_the_warehouse_takes_the_copy_made_ahead_and_keeps_the_published_file(tmp_path):
+    from qpv_observatory.warehouse import write_tables
+
+    observations = pd.DataFrame({"indicator_id": ["a", "b"], "value": [1.0, 2.0]})
+    first = write_tables({"observations": observations}, staging_dir(tmp_path, "run1"))
+    release = commit_release(tmp_path, "run1", required=("observatoire_qpv.duckdb",))
+    published = release / "observatoire_qpv.duckdb"
+    before = published.read_bytes()
+    copy_ahead(tmp_path, "observatoire_qpv.duckdb").join()
+    copy = copy_made_ahead(tmp_path, published)
+    more = pd.concat([observations, observations.assign(indicator_id="c")], ignore_index=True)
+    second = write_tables({"observations": more}, staging_dir(tmp_path, "run2"), previous=published,
+                          previous_copy=copy)
+    assert not copy.exists()  # moved into the new release, not copied again
+    assert published.read_bytes() == before
+    with duckdb.connect(str(second.database), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM observations").fetchone()[0] == 4
+    assert first.database != second.database
