@@ -10,7 +10,9 @@ Used by ``qpv-observatory run`` and by the tests, so that both go through the sa
    promoted into the millésime store only if all its blocking checks passed;
 4. run the unpartitioned assets once (targets, time series, raw file table, warehouse, pictures)
    over every published millésime, into a release folder switched in as one set at the end
-   (qpv_observatory/release.py).
+   (qpv_observatory/release.py); the published warehouse it starts from is copied in the
+   background during step 3;
+5. rebuild the validation page once from the records the checks left (qpv_observatory/validation_report.py).
 
 The first failed run stops the refresh: nothing is published, and the failed run's staged tables
 are removed, so the store and the published outputs stay as they were.
