@@ -8,8 +8,10 @@ fresh DAGSTER_HOME (full refresh); compute the pipeline's gap table (same rows, 
 plain DuckDB statement on the published Parquet files (the floor, benchmarks/duckdb_floor.py; also
 timed without its sort), and check it has as many rows as the published one; add a millésime (its folder and
 its catalogue rows) and run ``qpv-observatory run`` again on the same folders, as an analyst
-would: the one-millésime refresh, which must compute that millésime only. Each
-subprocess is timed (wall clock) and its peak memory measured: the largest process's peak
+would: the one-millésime refresh, which must compute that millésime only. The machine's speed varies
+by tens of percent from one run to the next: that refresh is measured ``--repeats`` times (each repeat
+after one raw file of the millésime changed: a comment added to its ``sources.toml``), and its median
+is reported, with every measure. Each subprocess is timed (wall clock) and its peak memory measured: the largest process's peak
 (``ru_maxrss`` from ``os.wait4``) and the sum over its process tree sampled in /proc, whichever
 is larger. The pipeline's join time is the duration of its ``gaps`` steps, read from the Dagster
 instance of the run.
@@ -158,6 +160,11 @@ def count_rows(curated: Path, table: str) -> int:
         return con.execute("SELECT count(*) FROM read_parquet(?, union_by_name = true)", [files]).fetchone()[0]
 
 
+def median_index(measures: list[Measure]) -> int:
+    """Which of the measures has the median wall time (the lower middle one of an even count)."""
+    return sorted(range(len(measures)), key=lambda i: measures[i].seconds)[(len(measures) - 1) // 2]
+
+
 def _log_tail(path: str, lines: int = 15) -> str:
     return "\n".join(Path(path).read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
@@ -181,7 +188,8 @@ class ScaleResult:
     floor_rows: int | None = None
     gap_rows: int | None = None  # rows of the published gaps table: the floor must give as many
     added_vintage: int | None = None
-    one: Measure | None = None
+    one: Measure | None = None  # the median of one_measures (by wall time)
+    one_measures: list[Measure] = field(default_factory=list)
     one_partitions: list[str] = field(default_factory=list)
     steps_full: dict[str, float] = field(default_factory=dict)
     steps_one: dict[str, float] = field(default_factory=dict)
@@ -251,16 +259,27 @@ def run_scale(scale: float, workdir: Path, args: argparse.Namespace, command: Pa
              f"jointure du pipeline : {'nd' if result.join_seconds is None else f'{result.join_seconds:.2f} s'}")
 
         result.added_vintage = max(add_vintage(data).vintages)
-        # The analyst's yearly command: no --vintage, the refresh finds the new millésime by itself.
-        result.one = measure(run, logs / "refresh_un_millesime.log", env, workdir, args.cores)
-        if result.one.returncode:
-            raise RuntimeError(f"refresh du millésime {result.added_vintage} en échec (code {result.one.returncode}), "
-                               f"fin du journal {result.one.log} :\n{_log_tail(result.one.log)}")
-        result.steps_one, result.one_partitions, _ = dagster_steps(home, full_runs)
-        if result.one_partitions != [f"partition={result.added_vintage}"]:
-            raise RuntimeError(f"le refresh après l'ajout du millésime {result.added_vintage} a recalculé "
-                               f"{', '.join(result.one_partitions) or 'aucun millésime'}, pas ce seul millésime")
-        _say(f"  refresh du millésime {result.added_vintage} : {result.one.seconds:.1f} s, {result.one.peak_mib:.0f} Mio")
+        known_runs, steps_per_measure = set(full_runs), []
+        for repeat in range(args.repeats):
+            if repeat:  # a corrected file of the millésime: its fingerprint changes, the others' do not
+                with open(data / "raw" / str(result.added_vintage) / "sources.toml", "a", encoding="utf-8") as manifest:
+                    manifest.write(f"# banc : relance {repeat}\n")
+            # The analyst's yearly command: no --vintage, the refresh finds the new millésime by itself.
+            one = measure(run, logs / f"refresh_un_millesime_{repeat + 1}.log", env, workdir, args.cores)
+            if one.returncode:
+                raise RuntimeError(f"refresh du millésime {result.added_vintage} en échec (code {one.returncode}), "
+                                   f"fin du journal {one.log} :\n{_log_tail(one.log)}")
+            steps, result.one_partitions, runs = dagster_steps(home, known_runs)
+            known_runs |= runs
+            if result.one_partitions != [f"partition={result.added_vintage}"]:
+                raise RuntimeError(f"le refresh du millésime {result.added_vintage} (mesure {repeat + 1}) a recalculé "
+                                   f"{', '.join(result.one_partitions) or 'aucun millésime'}, pas ce seul millésime")
+            result.one_measures.append(one)
+            steps_per_measure.append(steps)
+            _say(f"  refresh du millésime {result.added_vintage} (mesure {repeat + 1}) : {one.seconds:.1f} s, "
+                 f"{one.peak_mib:.0f} Mio")
+        median = median_index(result.one_measures)
+        result.one, result.steps_one = result.one_measures[median], steps_per_measure[median]
     except RuntimeError as exc:
         result.error = str(exc)
         _say(f"  Échec : {exc}")
@@ -356,6 +375,11 @@ def report_lines(results: list[ScaleResult], command: str, machine: dict, markdo
     lines.append(f"Linéarité du refresh complet (secondes par million d'observations) : {per_million or 'nd'} ; "
                  f"pente log-log du temps selon le nombre d'observations : {_fr(curve['log_log_slope'], 2)} "
                  "(1 : linéaire, moins de 1 : coûts fixes amortis).")
+    repeated = " ; ".join(f"{' ; '.join(_fr(m.seconds) for m in r.one_measures)} s ({scale_label(r.scale)})"
+                          for r in results if len(r.one_measures) > 1)
+    if repeated:
+        lines.append("Refresh d'un millésime, chaque mesure (le tableau donne la médiane et son pic de mémoire) : "
+                     f"{repeated}.")
     unordered = " ; ".join(f"{_fr(r.floor_unordered_seconds, 2)} s, × {_fr(r.join_ratio_unordered)} ({scale_label(r.scale)})"
                            for r in results if r.floor_unordered_seconds is not None)
     lines.append("Plancher DuckDB : la table des écarts du pipeline (mêmes lignes, même ordre) en une requête ; sans son "
@@ -425,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--indicators", type=int, default=150, help="indicateurs du catalogue synthétique (par défaut 150)")
     parser.add_argument("--seed", type=int, default=1, help="graine du jeu synthétique")
     parser.add_argument("--cores", type=int, help="limite les processus mesurés à ce nombre de cœurs (Linux)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="mesures du refresh d'un millésime, dont le tableau donne la médiane (par défaut 3)")
     parser.add_argument("--qpv-observatory", type=Path, dest="command",
                         help="commande qpv-observatory à mesurer (par défaut celle de l'environnement de ce Python)")
     args = parser.parse_args(argv)
@@ -433,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
             sizes_for(scale)
         except ValueError as exc:
             parser.error(str(exc))
+    if args.repeats < 1:
+        parser.error("--repeats : au moins une mesure")
     command = args.command or Path(sys.executable).parent / "qpv-observatory"
     if not command.exists():
         print(f"Échec : commande {command} introuvable ; lancer le banc avec le Python du projet "
