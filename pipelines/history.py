@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 
@@ -41,7 +42,6 @@ event_log_storage:
 """
 # Settings an earlier version of the command line wrote: replaced by the current ones.
 EARLIER_INSTANCE_SETTINGS = ("telemetry:\n  enabled: false\n",)
-SQLITE_BUSY_TIMEOUT_SECONDS = 15  # Dagster's own
 OPEN_DATABASES = 8  # one per run being written or read, plus the index
 
 
