@@ -11,9 +11,9 @@ its catalogue rows) and run ``qpv-observatory run`` again on the same folders, a
 would: the one-millésime refresh, which must compute that millésime only. The machine's speed varies
 by tens of percent from one run to the next: that refresh is measured ``--repeats`` times (each repeat
 after one raw file of the millésime changed: a comment added to its ``sources.toml``), and its median
-is reported, with every measure. Each subprocess is timed (wall clock) and its peak memory measured: the largest process's peak
-(``ru_maxrss`` from ``os.wait4``) and the sum over its process tree sampled in /proc, whichever
-is larger. The pipeline's join time is the duration of its ``gaps`` steps, read from the Dagster
+is reported, with every measure. Each subprocess is timed (wall clock) and its peak memory measured:
+the largest process's peak (``ru_maxrss`` from ``os.wait4``) and the sum over its process tree
+sampled in /proc, whichever is larger. The pipeline's join time is the duration of its ``gaps`` steps, read from the Dagster
 instance of the run.
 
 Prints a French table and writes it, with every figure, to ``resultats_banc_national.json`` and
