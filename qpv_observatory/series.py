@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from qpv_observatory.gaps import PRECISION
 from qpv_observatory.warehouse import (MEMORY_LIMIT, MILLESIME_COLUMN, YEAR_COLUMN, content_metadata, millesime_rows,
-                                       year_file, year_files)
+                                       sql_text, year_file, year_files)
 from qpv_observatory.territories import COMMUNE, EPCI
 
 COMPARABLE, COMPARABLE_WITH_WARNING, NO_HISTORY = "comparable", "comparable_with_warning", "no_history"
@@ -48,7 +48,9 @@ GAP_SERIES_COLUMNS = [
     "qpv_value_change", "gap_change", "comparability", "comparability_reason", "method_break",
 ]
 
-_SERIES_TEMPLATE = f"""
+# The points of the series being computed (the figures of _indicators, and the 2015 predecessors' figures
+# that continue 2024 QPV series), narrow: the window sorts them.
+_POINTS_CTES = f"""
 WITH correspondence AS (
     SELECT CAST(qpv_2024 AS VARCHAR) AS qpv_2024,
            count(CAST(qpv_2015 AS VARCHAR)) AS predecessors,
@@ -82,7 +84,8 @@ all_points AS (
     FROM points_base
     UNION ALL
     SELECT * FROM history
-),
+)"""
+_SERIES_TEMPLATE = _POINTS_CTES + f""",
 points AS ({{points}}),
 previous AS (
     SELECT qpv_code, indicator_id, source, comparison_level, comparison_code, year, previous_year, previous_qpv_code,
@@ -161,30 +164,44 @@ SELECT qpv_code, qpv_name, geography, indicator_id, source, source_label, compar
 FROM with_breaks
 """
 _ALL_POINTS = "SELECT * FROM all_points"
-# The rows from one year on: the window needs the points of those years and, of the earlier years, only
-# the latest point of each series (lag looks one point back). Exact, and fewer points to sort.
-# arg_max_null, not max_by: the latest point's value may be empty (secret), and must stay so; one
-# aggregate of a struct rather than one per column (half the time at national scale).
-_POINTS_FROM = """
-    SELECT * FROM all_points WHERE year >= {from_year}
-    UNION ALL
-    SELECT series_code, latest.qpv_code, indicator_id, source, comparison_level, comparison_code, latest.year,
-           latest.geography, latest.qpv_value, latest.gap, latest.is_history
+# The latest point of each series among ``{points}``. arg_max_null, not max_by: the latest point's value may be
+# empty (secret), and must stay so; one aggregate of a struct rather than one per column (half the time at
+# national scale). Columns in the order of all_points.
+_LATEST = """
+    SELECT series_code, latest.qpv_code AS qpv_code, indicator_id, source, comparison_level, comparison_code,
+           latest.year AS year, latest.geography AS geography, latest.qpv_value AS qpv_value, latest.gap AS gap,
+           latest.is_history AS is_history
     FROM (SELECT series_code, indicator_id, source, comparison_level, comparison_code,
                  arg_max_null({{'qpv_code': qpv_code, 'year': year, 'geography': geography, 'qpv_value': qpv_value,
-                               'gap': gap, 'is_history': is_history}}, {order}) AS latest
-          FROM all_points WHERE year < {from_year}
+                               'gap': gap, 'is_history': is_history}}, year * 10000 + geography) AS latest
+          FROM {points}
           GROUP BY series_code, indicator_id, source, comparison_level, comparison_code)
 """
-_POINT_ORDER = "year * 10000 + geography"  # the window's order within a series (geography: 2015 or 2024)
+
+
+def _latest_points(points: str) -> str:
+    """The statement of the latest point of each series among ``points`` (a table or a subquery)."""
+    return _LATEST.format(points=points)
+
+
+def _points_from(start: int, kept_latest: bool = False) -> str:
+    """The points from ``start`` on and, of the earlier years, only the latest point of each series (lag looks
+    one point back): what the rows from ``start`` on need. Exact, and fewer points to sort.
+
+    ``kept_latest``: the earlier latest points are read from ``_kept_latest``, the latest points before
+    ``start`` that the previous series write kept (write_gap_series), instead of being sought among every
+    earlier point."""
+    year = int(start)
+    earlier = ("SELECT * FROM _kept_latest WHERE indicator_id IN (SELECT indicator_id FROM _indicators)"
+               if kept_latest else _latest_points(f"(SELECT * FROM all_points WHERE year < {year})"))
+    return f"SELECT * FROM all_points WHERE year >= {year}\n    UNION ALL BY NAME\n{earlier}"
 
 
 def series_rows(from_year: int | None = None) -> str:
     """The statement of the series rows (every year, or the years from ``from_year`` on), unordered."""
     if from_year is None:
         return _SERIES_TEMPLATE.format(points=_ALL_POINTS, from_year=0)
-    year = int(from_year)
-    return _SERIES_TEMPLATE.format(points=_POINTS_FROM.format(from_year=year, order=_POINT_ORDER), from_year=year)
+    return _SERIES_TEMPLATE.format(points=_points_from(from_year), from_year=int(from_year))
 
 
 SERIES_ORDER_COLUMNS = ["indicator_id", "source", "qpv_code", "comparison_level", "comparison_code", "year"]
@@ -208,6 +225,8 @@ def gap_series(gaps: pd.DataFrame, correspondence: pd.DataFrame, method_breaks: 
         return con.sql(_SQL).df()
 
 
+# The latest point of each series, kept beside the series for the next refresh (store/series/<table>.<file>).
+LATEST_POINTS_FILE = "latest_points.parquet"
 # Rows of gap_series computed at once: whole indicators (a series never spans two), so that DuckDB's
 # sorts stay in memory instead of spilling gigabytes to disk at national scale.
 SERIES_PART_ROWS = 300_000
@@ -244,8 +263,9 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
         con.execute(f"CREATE VIEW _gaps AS {millesime_rows(gaps_files, list(gaps_files))}")
         _register(con, correspondence, method_breaks)
         scope = f"comparison_level IN ('{COMMUNE}', '{EPCI}')"
-        first_years = dict(con.execute(f"SELECT {MILLESIME_COLUMN}, min(year) FROM _gaps WHERE {scope} GROUP BY ALL"
-                                       ).fetchall())
+        years = {v: (first, last) for v, first, last in con.execute(
+            f"SELECT {MILLESIME_COLUMN}, min(year), max(year) FROM _gaps WHERE {scope} GROUP BY ALL").fetchall()}
+        first_years = {v: first for v, (first, _) in years.items()}
         record = _read_record(target)
         from_year = _from_year(record, inputs, promotions, first_years)
         if from_year is not None and _same_millesimes(record, promotions):
@@ -253,16 +273,47 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
             _write_record(target, {**record, "validated": False, "from_year": from_year})
             return SeriesWrite(_rows(target), from_year)
         since = 0 if from_year is None else int(from_year)
-        counts = con.execute(f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} AND CAST(year AS INTEGER) >= {since} "
-                             f"GROUP BY ALL ORDER BY 1").fetchall()
+        kept_cut = _usable_latest_points(target, record, from_year)
+        # The points each part sorts are those from ``start`` on, and the latest point of each series before it.
+        start = since if kept_cut is None else kept_cut
+        if kept_cut is not None:
+            con.execute(f"CREATE VIEW _kept_latest AS SELECT * FROM read_parquet("
+                        f"{sql_text(str(_latest_points_path(target)))})")
+            # Only the points from ``start`` on are read: the files of the millésimes that have some (any file
+            # would do: the rows before ``start`` are left out).
+            recent = [v for v, (_, last) in years.items() if last >= start] or list(gaps_files)
+            con.execute(f"CREATE OR REPLACE VIEW _gaps AS {millesime_rows(gaps_files, recent)}")
+        # Every indicator is computed, so that the latest points are written for all of them; in parts weighed
+        # by the points each sorts (every point, or those from ``start`` on and the kept latest points).
+        if kept_cut is None:
+            weights = f"SELECT indicator_id, count(*) FROM _gaps WHERE {scope} GROUP BY ALL ORDER BY 1"
+        else:
+            # An indicator with no point from ``start`` on still has its kept points carried over.
+            weights = (f"SELECT indicator_id, coalesce(g.n, 0) + coalesce(k.n, 0) FROM (SELECT indicator_id, "
+                       f"count(*) FILTER (WHERE CAST(year AS INTEGER) >= {start}) AS n FROM _gaps WHERE {scope} "
+                       f"GROUP BY ALL) g FULL JOIN (SELECT indicator_id, count(*) AS n FROM _kept_latest GROUP BY ALL) "
+                       f"k USING (indicator_id) ORDER BY 1")
+        counts = con.execute(weights).fetchall()
+        # Kept for the next refresh: the latest point of each series before the first year of the newest
+        # millésime (the one a refresh most often adds after, or promotes again); possible when the part's points
+        # hold every point from that year on.
+        new_cut = first_years.get(max(first_years)) if first_years else None
+        if new_cut is not None and new_cut < start:
+            new_cut = None
+        # The same cut as the points kept (the newest millésime promoted again): they are still the latest.
+        same_latest = kept_cut is not None and new_cut == kept_cut
         series_id = _series_id(inputs, promotions)
+        # The part's points are materialised once: the window sorts them, and their latest are kept.
+        points = f"{_POINTS_CTES}\n{_ALL_POINTS if from_year is None else _points_from(start, kept_cut is not None)}"
         # By year first: each year's rows are one slice of the part, in SERIES_ORDER.
-        statement = f"{series_rows(from_year)} ORDER BY {YEAR_COLUMN}, {SERIES_ORDER}"
-        schema = None
+        statement = (f"{_SERIES_TEMPLATE.format(points='SELECT * FROM _points', from_year=since)} "
+                     f"ORDER BY {YEAR_COLUMN}, {SERIES_ORDER}")
+        schema, latest_writer = None, None
         try:
             for part in _indicator_parts(counts, part_rows) if counts else [[None]]:
                 con.execute("CREATE OR REPLACE TEMP TABLE _indicators AS SELECT unnest(?::VARCHAR[]) AS indicator_id",
                             [part])
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _points AS {points}")
                 table = con.sql(statement).to_arrow_table()
                 schema = table.schema
                 for year, rows in _year_slices(table):
@@ -270,11 +321,17 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
                         writers[year] = pq.ParquetWriter(year_file(staging, year), schema.with_metadata(
                             content_metadata(_content_id(series_id, year))))
                     writers[year].write_table(rows)
+                if new_cut is not None and not same_latest:
+                    latest = con.sql(_latest_points(f"(SELECT * FROM _points WHERE year < {int(new_cut)})")
+                                     ).to_arrow_table()
+                    if latest_writer is None:
+                        latest_writer = pq.ParquetWriter(staging / LATEST_POINTS_FILE, latest.schema)
+                    latest_writer.write_table(latest)
             if not writers and not any(year < since for year in year_files(target)):
                 # No row at all: an empty file still gives the table its columns.
                 writers[since] = pq.ParquetWriter(year_file(staging, since), schema)
         finally:
-            for writer in writers.values():
+            for writer in [*writers.values(), *([latest_writer] if latest_writer else [])]:
                 writer.close()
     if record:  # files are about to change: until the new record, nothing may be kept from them
         _write_record(target, {**record, "validated": False})
@@ -284,8 +341,13 @@ def write_gap_series(gaps_files: dict[int, Path], promotions: dict[int, str], co
             path.unlink()
     for year in writers:
         os.replace(year_file(staging, year), year_file(target, year))
+    if latest_writer is not None:
+        os.replace(staging / LATEST_POINTS_FILE, _latest_points_path(target))
+    elif not same_latest:
+        _latest_points_path(target).unlink(missing_ok=True)
     staging.rmdir()
     _write_record(target, {"inputs": inputs, "validated": False, "from_year": from_year,
+                           "latest_cut": new_cut if latest_writer is not None or same_latest else None,
                            "millesimes": {str(v): {"promotion": promotions.get(v, ""), "first_year": first_years.get(v)}
                                           for v in gaps_files}})
     return SeriesWrite(_rows(target), from_year)
@@ -299,6 +361,21 @@ def _year_slices(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
     starts = [0, *(pc.indices_nonzero(pc.not_equal(years.slice(1), years.slice(0, len(years) - 1))).to_numpy() + 1)]
     for start, end in zip(starts, [*starts[1:], table.num_rows]):
         yield int(years[int(start)].as_py()), table.slice(int(start), int(end - start))
+
+
+def _latest_points_path(target: Path) -> Path:
+    return target.with_name(f"{target.name}.{LATEST_POINTS_FILE}")
+
+
+def _usable_latest_points(target: Path, record: dict, from_year: int | None) -> int | None:
+    """The year before which the previous write kept the latest point of each series, when those points are
+    the ones of the rows kept now: the write was validated from the same inputs (``from_year`` is set), and
+    ``from_year`` is not before that year. Every earlier point then belongs to a millésime promoted as then
+    (see _from_year). None: not usable."""
+    cut = record.get("latest_cut")
+    if from_year is None or cut is None or from_year < cut or not _latest_points_path(target).is_file():
+        return None
+    return int(cut)
 
 
 def _rows(target: Path) -> int:
@@ -347,7 +424,7 @@ def _same_millesimes(record: dict, promotions: dict[int, str]) -> bool:
 
 
 def _inputs_digest(correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> str:
-    digest = hashlib.sha256((_SERIES_TEMPLATE + _POINTS_FROM).encode())
+    digest = hashlib.sha256((_SERIES_TEMPLATE + _points_from(0) + _points_from(0, kept_latest=True)).encode())
     for frame in (correspondence[["qpv_2024", "qpv_2015"]], method_breaks):
         digest.update(frame.astype(str).to_csv(index=False).encode())
     return digest.hexdigest()

@@ -8,6 +8,7 @@ Layout::
     store/.staging/<run id>/millesime=<YYYY>/  what a run writes, promoted only when all its checks passed
     store/series/<table>/<year>.parquet        tables computed over every millésime (gap_series), one file a year
     store/series/<table>.json                  what they were computed from (series.write_gap_series)
+    store/series/<table>.latest_points.parquet the latest point of each series, for the next refresh
 
 A run writes into its staging folder; promotion swaps the whole millésime folder with two renames,
 so a failed or killed run leaves the last good millésime in place. The publication reads the

@@ -273,3 +273,68 @@ def test_an_added_millesime_gives_the_series_of_a_full_computation(tmp_path, fig
     pd.testing.assert_frame_equal(plain(read_series(target)), plain(expected))
     latest = expected.set_index(["indicator_id", "qpv_code", "year"]).loc[("taux_chomage", "QN03401I", 2025)]
     assert latest.previous_year == 2024
+
+
+def test_an_added_millesime_reads_the_latest_points_the_previous_write_kept(tmp_path, monkeypatch):
+    """A refresh that adds a millésime reads the latest point of each series kept by the previous write, not
+    every earlier point: the 2015 predecessor's point a 2024 QPV continues, and the series of an indicator
+    the previous millésime lacked, are carried over. Each write gives the series of a full computation."""
+    from qpv_observatory import series as series_module
+    from qpv_observatory.series import confirm_series, write_gap_series
+
+    real_points_from, sought = series_module._points_from, []
+
+    def points_from(year, kept_latest=False):
+        if year:  # 0: the statement's text for the inputs' digest
+            sought.append((year, kept_latest))
+        return real_points_from(year, kept_latest)
+
+    monkeypatch.setattr(series_module, "_points_from", points_from)
+    target = tmp_path / "series" / "gap_series"
+
+    def write(gaps: pd.DataFrame, promotions: dict, folder: str):
+        written = write_gap_series(store_gaps(tmp_path / folder, gaps), promotions, CORRESPONDENCE,
+                                   empty_method_breaks(), target, part_rows=1)
+        expected = gap_series(gaps, CORRESPONDENCE, empty_method_breaks())
+        pd.testing.assert_frame_equal(plain(read_series(target)), plain(expected))
+        confirm_series(target)
+        return written, expected.set_index(["indicator_id", "qpv_code", "year"])
+
+    earlier = several_indicators({2019: 40.0, 2021: 42.0})  # 2015 geography only
+    write(earlier, {2019: "a", 2021: "a"}, "a")
+
+    def chomage_only(year: int, value: float) -> pd.DataFrame:
+        rows = several_indicators({year: value})
+        return rows[rows["indicator_id"] == "taux_chomage"]
+
+    with_2025 = pd.concat([earlier, chomage_only(2025, 44.0)], ignore_index=True)
+    written, rows = write(with_2025, {2019: "a", 2021: "a", 2025: "a"}, "b")
+    # The first write kept the latest points before 2021 (its newest millésime's first year): the points
+    # from 2021 on are read again.
+    assert written.from_year == 2025 and sought == [(2021, True)]
+    assert (rows.loc[("taux_chomage", "QN03401I", 2025), ["previous_year", "previous_qpv_code"]].tolist()
+            == [2021, "QP034001"])
+    with_2026 = pd.concat([with_2025, chomage_only(2026, 45.0)], ignore_index=True)
+    written, _ = write(with_2026, {2019: "a", 2021: "a", 2025: "a", 2026: "a"}, "c")
+    assert written.from_year == 2026 and sought[-1] == (2025, True)
+    with_2027 = pd.concat([with_2026, several_indicators({2027: 46.0})], ignore_index=True)
+    promotions = {2019: "a", 2021: "a", 2025: "a", 2026: "a", 2027: "a"}
+    written, rows = write(with_2027, promotions, "d")
+    assert written.from_year == 2027 and sought[-1] == (2026, True)
+    # taux_pauvrete has had no figure since 2021: its latest point is still the 2015 predecessor's 2021 one.
+    assert (rows.loc[("taux_pauvrete", "QN03401I", 2027), ["previous_year", "previous_qpv_code", "gap_change"]]
+            .tolist() == [2021, "QP034001", 4.0])
+    assert rows.loc[("taux_chomage", "QN03401I", 2027), "previous_year"] == 2026
+    # The newest millésime promoted again (a raw file corrected): the latest points before it are read, and
+    # are still the latest before it (the file is kept as it is).
+    latest_file = target.with_name("gap_series.latest_points.parquet")
+    kept_file = (latest_file.stat().st_ino, latest_file.read_bytes())
+    changed = with_2027.assign(qpv_value=with_2027["qpv_value"].where(with_2027["year"] != 2027, 47.0))
+    written, _ = write(changed, {**promotions, 2027: "b"}, "e")
+    assert written.from_year == 2027 and sought[-1] == (2027, True)
+    assert (latest_file.stat().st_ino, latest_file.read_bytes()) == kept_file
+    # An older millésime promoted again: the points kept are after its first year, every earlier point is read.
+    changed = changed.assign(qpv_value=changed["qpv_value"].where(changed["year"] != 2025, 43.0))
+    written, _ = write(changed, {**promotions, 2025: "b", 2027: "b"}, "f")
+    assert written.from_year == 2025 and sought[-1] == (2025, False)
+    assert sought == [(2021, True), (2025, True), (2026, True), (2027, True), (2025, False)]
