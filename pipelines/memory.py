@@ -19,7 +19,9 @@ from typing import Iterator
 @contextmanager
 def long_lived_objects_set_aside() -> Iterator[None]:
     """Within the block, a full pass of the collector walks only the objects made inside it."""
-    import great_expectations  # noqa: F401  loaded before the freeze: every refresh validates
+    from qpv_observatory.validation import import_great_expectations
+
+    import_great_expectations()  # loaded before the freeze: every refresh validates
 
     gc.collect()
     gc.freeze()

@@ -12,8 +12,10 @@ only ever compare columns with each other or with a constant.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
+import sys
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -103,9 +105,31 @@ class ValidationOutcome:
         return "\n".join(lines)
 
 
+def import_great_expectations():
+    """The great_expectations module, imported with scipy.stats left to load on first use.
+
+    great-expectations imports scipy.stats for distribution expectations that no suite here uses (KL
+    divergence, Kolmogorov-Smirnov): about a second of every command. The standard library's LazyLoader
+    defers it; set on the scipy package too, so that ``from scipy import stats`` finds it without loading it.
+    """
+    if "scipy.stats" not in sys.modules:
+        spec = importlib.util.find_spec("scipy.stats")
+        if spec is not None and spec.loader is not None:
+            import scipy
+
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+            stats = importlib.util.module_from_spec(spec)
+            sys.modules["scipy.stats"] = stats
+            spec.loader.exec_module(stats)
+            scipy.stats = stats
+    import great_expectations
+
+    return great_expectations
+
+
 @lru_cache(maxsize=1)
 def _context():
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.execution_engine import pandas_execution_engine
 
@@ -121,9 +145,7 @@ def _context():
 
 def load_suite(path: Path):
     """An ExpectationSuite from its JSON file."""
-    import great_expectations as gx
-
-    return gx.ExpectationSuite(**_suite_content(path))
+    return import_great_expectations().ExpectationSuite(**_suite_content(path))
 
 
 def _suite_content(path: Path) -> dict:
@@ -145,8 +167,7 @@ def validate_frame(frame: pd.DataFrame, suite_path: Path, parameters: dict | Non
     copies) and runs the suite twice at most: a first pass only tells which rules fail, and only
     those are run again to list their rows (result format COMPLETE, the costly one).
     """
-    import great_expectations as gx
-
+    gx = import_great_expectations()
     content = _suite_content(suite_path)
     suite = gx.ExpectationSuite(**content)
     data = frame.reset_index(drop=True)

@@ -305,3 +305,23 @@ def test_report_records_replace_their_own_scope_and_the_page_can_wait(tmp_path):
                     ("gap_series_suite", None, "refresh-2")}
     text = render_report(report).read_text(encoding="utf-8")
     assert text.count("<tr><td><a href=") == 3 and "refresh-2" in text
+
+
+def test_great_expectations_is_imported_without_loading_scipy_stats_until_used():
+    """scipy.stats, which great-expectations imports for distribution rules no suite uses, loads on first use."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from qpv_observatory.validation import import_great_expectations, load_suite\n"
+        "gx = import_great_expectations()\n"
+        "from pipelines.resources import PROJECT_ROOT\n"
+        "suite = load_suite(PROJECT_ROOT / 'expectations' / 'curated' / 'observations.json')\n"
+        "print(gx.__name__, len(suite.expectations) > 0, 'scipy.stats._stats_py' in sys.modules)\n"
+        "from scipy import stats\n"
+        "print(stats.norm.cdf(0.0), 'scipy.stats._stats_py' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["great_expectations True False", "0.5 True"]
