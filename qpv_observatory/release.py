@@ -7,6 +7,7 @@
       releases/.staging-ahead/            the published database, copied while the millésimes are computed
       observatoire_qpv.duckdb -> current/observatoire_qpv.duckdb    stable entry points
       parquet -> current/parquet, charts -> current/charts, report -> current/report
+                                          (charts and report: when the release has them)
 
 A refresh writes everything into its staging folder; only when every blocking check has passed
 is the folder renamed into ``releases/`` and ``current`` switched to it with one ``os.replace``
@@ -78,10 +79,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _ensure_entry_points(curated_dir: Path) -> None:
+def _ensure_entry_points(curated_dir: Path, release: Path) -> None:
+    """One link per entry point the release holds. A release published without pictures has no charts
+    nor report: their links are removed rather than left leading nowhere."""
     for name in ENTRY_POINTS:
         entry = curated_dir / name
         target = Path(CURRENT) / name
+        if not (release / name).exists():
+            if entry.is_symlink():
+                entry.unlink()
+            continue
         if entry.is_symlink() and Path(os.readlink(entry)) == target:
             continue
         if entry.exists() and not entry.is_symlink() and entry.is_dir():
@@ -116,7 +123,7 @@ def commit_release(curated_dir: Path, run_id: str, required: tuple[str, ...] = (
     os.symlink(Path(RELEASES) / release.name, temporary)
     os.replace(temporary, curated_dir / CURRENT)  # the switch: readers see the old set or the new one
     _fsync_dir(curated_dir)
-    _ensure_entry_points(curated_dir)
+    _ensure_entry_points(curated_dir, release)
     prune_releases(curated_dir, keep=KEEP_RELEASES)
     return release
 

@@ -37,8 +37,22 @@ def test_commit_switches_database_and_parquet_together(tmp_path):
     assert current_release(tmp_path) == second != first
     assert _published_rows(tmp_path) == 5
     assert (tmp_path / "parquet" / "marker.txt").read_text() == "run2"
-    assert all((tmp_path / name).is_symlink() for name in ENTRY_POINTS)
+    assert all((tmp_path / name).is_symlink() for name in ("observatoire_qpv.duckdb", "parquet"))
     assert not any(p.name.startswith(".staging-") for p in (tmp_path / RELEASES).iterdir())
+
+
+def test_entry_points_lead_to_what_the_current_release_holds(tmp_path):
+    """A release published without pictures leaves no charts or report link leading nowhere."""
+    folder = _stage(tmp_path, "run1", 3)
+    (folder / "charts").mkdir()
+    (folder / "charts" / "chart.png").write_bytes(b"png")
+    commit_release(tmp_path, "run1")
+    assert (tmp_path / "charts" / "chart.png").read_bytes() == b"png"
+    assert not (tmp_path / "report").is_symlink() and not (tmp_path / "report").exists()
+    _stage(tmp_path, "run2", 5)  # --without-pictures
+    commit_release(tmp_path, "run2")
+    assert [name for name in ENTRY_POINTS if (tmp_path / name).is_symlink()] == ["observatoire_qpv.duckdb", "parquet"]
+    assert all((tmp_path / name).exists() for name in ("observatoire_qpv.duckdb", "parquet"))
 
 
 def test_incomplete_staging_leaves_the_published_release(tmp_path):
