@@ -16,7 +16,6 @@ from pipelines.resources import COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryP
 from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_comparison_territories,
                                          qpv_shares as compute_qpv_shares)
 from qpv_observatory.catalogue import Catalogue
-from qpv_observatory.charts import indicator_charts as draw_indicator_charts
 from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
 from qpv_observatory.observations import combine_observations
@@ -163,6 +162,9 @@ def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths
           description="Histogrammes groupés QPV / commune / EPCI par indicateur (PNG et SVG).")
 def indicator_charts(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
                      indicator_catalogue: Catalogue) -> dg.MaterializeResult:
+    # Imported here: matplotlib is loaded only when pictures are drawn (not by `run --without-pictures`).
+    from qpv_observatory.charts import indicator_charts as draw_indicator_charts
+
     gap_portrait = paths.store.read_table("gap_portrait", paths.published_vintages())
     written = draw_indicator_charts(gap_portrait, indicator_catalogue.indicators,
                                     staging_dir(paths.curated, context.run.run_id) / "charts", formats=("png", "svg"))

@@ -7,7 +7,6 @@ from pipelines.resources import ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.release import staging_dir
-from qpv_observatory.report import contracts_from_referential, publish_reports
 
 
 @dg.asset(group_name="publication", deps=["promoted_millesime"],
@@ -15,6 +14,9 @@ from qpv_observatory.report import contracts_from_referential, publish_reports
 def evaluation_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential,
                       target_progress: pd.DataFrame) -> dg.MaterializeResult:
+    # Imported here: matplotlib is loaded only when pictures are drawn (not by `run --without-pictures`).
+    from qpv_observatory.report import contracts_from_referential, publish_reports
+
     vintages = paths.published_vintages()
     gap_portrait = paths.store.read_table("gap_portrait", vintages)
     gaps = paths.store.read_table("gaps", vintages)

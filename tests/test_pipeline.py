@@ -106,3 +106,14 @@ def test_cli_reports_bad_input_with_file_and_line(tmp_path):
     assert done.returncode == 1
     assert "data/raw/2015/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
     assert not (tmp_path / "out" / DATABASE_NAME).exists()
+
+
+def test_the_command_line_loads_no_plotting_library_before_pictures_are_drawn():
+    """matplotlib and geopandas are loaded by the picture assets only: `run --without-pictures` never needs them."""
+    script = ("import sys\n"
+              "import qpv_observatory.cli, pipelines.refresh, pipelines.definitions\n"
+              "print(sorted(m for m in ('matplotlib', 'geopandas') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
