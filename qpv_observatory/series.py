@@ -197,16 +197,10 @@ def _points_from(start: int, kept_latest: bool = False) -> str:
     return f"SELECT * FROM all_points WHERE year >= {year}\n    UNION ALL BY NAME\n{earlier}"
 
 
-def series_rows(from_year: int | None = None) -> str:
-    """The statement of the series rows (every year, or the years from ``from_year`` on), unordered."""
-    if from_year is None:
-        return _SERIES_TEMPLATE.format(points=_ALL_POINTS, from_year=0)
-    return _SERIES_TEMPLATE.format(points=_points_from(from_year), from_year=int(from_year))
-
-
 SERIES_ORDER_COLUMNS = ["indicator_id", "source", "qpv_code", "comparison_level", "comparison_code", "year"]
 SERIES_ORDER = ", ".join(SERIES_ORDER_COLUMNS)
-_SQL = f"{series_rows()} ORDER BY {SERIES_ORDER}"
+# Every row of the series in one statement (gap_series, for frames); write_gap_series computes them in parts.
+_SQL = f"{_SERIES_TEMPLATE.format(points=_ALL_POINTS, from_year=0)} ORDER BY {SERIES_ORDER}"
 
 
 def _register(con: duckdb.DuckDBPyConnection, correspondence: pd.DataFrame, method_breaks: pd.DataFrame) -> None:
