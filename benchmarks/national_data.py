@@ -19,6 +19,9 @@ available" CAF counts carry a few zeros.
 Each source has one file per territory level and indicator: the INSEE RP gives a QPV file, a file
 over all communes and an EPCI file; Filosofi (Windows-1252), Cnaf (CAF layout) and Cnam give one
 file with the QPV, their communes and their EPCI; France Travail gives four quarters per commune.
+INSEE's QPV files (RP, Filosofi, Cnam) end with three national rows, never secret: all the QPV of
+the year's geography together (NIVGEO ``FRQP``), metropolitan France (``FRMETRO``) and France
+(``FR``), so that each QPV is also compared with the national levels.
 
 Deterministic: every draw comes from a numpy Generator seeded by (seed, purpose, ...), so that the
 same arguments write byte-identical files and a millésime added later is the one the full
@@ -62,6 +65,11 @@ SECRET_QPV, SECRET_COMPARISON, SECRET_COMMUNE, SECRET_SMALL_COMMUNE, SECRET_DEFM
 SMALL_COMMUNE = 150  # inhabitants
 ZERO_NOT_AVAILABLE_SHARE = 0.015
 GENERATION_FILE = "generation.json"
+# National rows of INSEE's QPV files (NIVGEO, CODGEO, LIBGEO): the QPV of the year's geography taken
+# together, metropolitan France, France.
+NATIONAL = "national"
+NATIONAL_ROWS = (("FRQP", "FRQP", "Ensemble des QPV de France"), ("FRMETRO", "FRMETRO", "France métropolitaine"),
+                 ("FR", "FR", "France"))
 NO_EPCI = "ZZZZZZZZZ"
 
 # Départements by region (COG codes); the 3-character form of QPV codes pads metropolitan ones with 0.
@@ -655,10 +663,21 @@ def source_figures(territories: Territories, indicators: list[Indicator], year: 
     pop_e = np.bincount(epci[in_epci], weights=pop_c[in_epci], minlength=n_epci)[:, None]
     value_e[:, median] = (np.rint(to_epci(value_c * pop_c[:, None]) / pop_e / 10) * 10)[:, median]
     value_e[:, mean] = (to_epci(value_c * den_c) / den_e)[:, mean]
-    for values, numerators, denominators in ((value_q, num_q, den_q), (value_c, num_c, den_c), (value_e, num_e, den_e)):
+    # National rows: every QPV of the geography, the metropolitan communes, every commune.
+    metro = ~communes["code"].str.startswith("97").to_numpy()
+    wholes = [(np.ones(len(qpv), dtype=bool), value_q, num_q, den_q, pop_q),
+              (metro, value_c, num_c, den_c, pop_c), (np.ones(n_communes, dtype=bool), value_c, num_c, den_c, pop_c)]
+    value_n, num_n, den_n = (np.full((len(wholes), n_indicators), np.nan) for _ in range(3))
+    for row, (kept, values, numerators, denominators, pop) in enumerate(wholes):
+        num_n[row], den_n[row] = numerators[kept].sum(axis=0), denominators[kept].sum(axis=0)
+        value_n[row, count] = values[kept][:, count].sum(axis=0)
+        value_n[row, median] = (np.rint((values[kept] * pop[kept, None]).sum(axis=0) / pop[kept].sum() / 10) * 10)[median]
+        value_n[row, mean] = ((values[kept] * denominators[kept]).sum(axis=0) / den_n[row])[mean]
+    for values, numerators, denominators in ((value_q, num_q, den_q), (value_c, num_c, den_c), (value_e, num_e, den_e),
+                                             (value_n, num_n, den_n)):
         values[:, rate] = 100 * numerators[:, rate] / denominators[:, rate]
     return {"qpv": Figures(value_q, num_q, den_q), "commune": Figures(value_c, num_c, den_c),
-            "epci": Figures(value_e, num_e, den_e)}
+            "epci": Figures(value_e, num_e, den_e), NATIONAL: Figures(value_n, num_n, den_n)}
 
 
 # --- Published files ----------------------------------------------------------------------------
@@ -739,6 +758,8 @@ def _level_rows(territories: Territories, year: int) -> dict[str, np.ndarray]:
 
 
 def _territory_columns(territories: Territories, year: int, level: str, rows: np.ndarray) -> tuple[list[str], list[str]]:
+    if level == NATIONAL:
+        return [NATIONAL_ROWS[row][1] for row in rows], [NATIONAL_ROWS[row][2] for row in rows]
     frame = {"qpv": territories.geographies[geography_of(year)].qpv, "commune": territories.communes,
              "epci": territories.epci}[level]
     return list(frame["code"].to_numpy()[rows]), list(frame["name"].to_numpy()[rows])
@@ -763,10 +784,14 @@ def _wide_file(path: Path, territories: Territories, indicators: list[Indicator]
     tally = Tally(files=1)
     levels = {"insee": {"qpv": "QP", "commune": "COM", "epci": "EPCI"},
               "caf": {"qpv": "QPV", "commune": "Commune", "epci": "EPCI"}}.get(layout, {})
+    if layout == "insee" and "qpv" in rows:  # INSEE's QPV files end with the national rows
+        rows = {**rows, NATIONAL: np.arange(len(NATIONAL_ROWS))}
     parts = []
     for level, index in rows.items():
         codes, names = _territory_columns(territories, year, level, index)
-        if level == "qpv":
+        if level == NATIONAL:
+            share = np.zeros(len(index))  # national figures are always published
+        elif level == "qpv":
             share = np.full(len(index), SECRET_QPV)
         elif layout == "insee_commune":
             pop = territories.communes["pop"].to_numpy()[index]
@@ -778,7 +803,8 @@ def _wide_file(path: Path, territories: Territories, indicators: list[Indicator]
             ids = {"Date_Ref": [f"31/12/{year}"] * len(index), "Type_Territoire": [levels[level]] * len(index),
                    "Code_Territoire": codes, "Libelle_Territoire": names}
         elif layout == "insee":
-            ids = {"CODGEO": codes, "LIBGEO": names, "NIVGEO": [levels[level]] * len(index)}
+            nivgeo = [NATIONAL_ROWS[row][0] for row in index] if level == NATIONAL else [levels[level]] * len(index)
+            ids = {"CODGEO": codes, "LIBGEO": names, "NIVGEO": nivgeo}
         else:
             ids = {"CODGEO": codes, "LIBGEO": names}
         parts.append(pa.table({**{k: pa.array(v, pa.string()) for k, v in ids.items()}, **values}))

@@ -104,7 +104,8 @@ def test_every_file_is_read_with_valid_codes_and_the_catalogue_variables(read_ba
     assert qpv.loc[qpv["year"] < 2024, "territory_code"].str.startswith("QP").all()
     assert qpv.loc[qpv["year"] == 2024, "territory_code"].str.startswith("QN").all()
     known = set(referential.territories["territory_code"])
-    assert set(observations["territory_code"]) <= known
+    local = observations["territory_level"].isin(["qpv", "commune", "epci"])
+    assert set(observations.loc[local, "territory_code"]) <= known
     # The all-communes file of the RP, quarterly France Travail counts read for the 4th quarter.
     rp_communes = observations.query("source == 'insee_rp' and territory_level == 'commune'")
     assert rp_communes.groupby(["indicator_id", "year"]).size().eq(350).all()
@@ -156,6 +157,31 @@ def test_counts_add_up_from_communes_to_epci(read_back):
     epci = rp[rp["territory_level"] == "epci"].set_index(["indicator_id", "year", "territory_code"])["denominator"]
     compared = pd.concat([summed.rename("communes"), epci.rename("epci")], axis=1, join="inner").dropna()
     assert len(compared) and (compared["communes"] == compared["epci"]).all()
+
+
+def test_insee_qpv_files_give_the_national_rows(read_back):
+    """INSEE's QPV files (RP, Filosofi, Cnam) carry the three national levels, always published: the QPV of the
+    year's geography taken together (their counts add up), metropolitan France and France (more people)."""
+    _, observations, catalogue = read_back
+    national = observations[observations["territory_level"].isin(["qpv_france", "france_metro", "france"])]
+    assert set(national["source"]) == {"insee_rp", "insee_filosofi", "cnam"}
+    assert (national["status"] == "ok").all() and national["value"].notna().all()
+    per_series = national.groupby(["indicator_id", "year", "source"])["territory_level"].agg(lambda l: ",".join(sorted(l)))
+    assert (per_series == "france,france_metro,qpv_france").all()
+    sources = catalogue.variables.groupby("indicator_id")["source"].first()
+    for source in ("insee_rp", "insee_filosofi", "cnam"):
+        assert set(per_series.loc[:, :, source].index.get_level_values(0)) == set(sources[sources == source].index)
+    rates = observations[observations["denominator"].notna() | observations["status"].ne("ok")]
+    qpv = rates[rates["territory_level"] == "qpv"].groupby(["indicator_id", "year", "source"])
+    summed = qpv["denominator"].sum()[qpv["denominator"].count() == qpv.size()]  # every QPV's count published
+    together = national[national["territory_level"] == "qpv_france"].set_index(
+        ["indicator_id", "year", "source"])["denominator"]
+    compared = pd.concat([summed.rename("qpv"), together.rename("together")], axis=1, join="inner").dropna()
+    assert len(compared) >= 5 and (compared["qpv"] == compared["together"]).all()
+    people = national.pivot_table(index=["indicator_id", "year", "source"], columns="territory_level",
+                                  values="denominator").dropna()
+    assert len(people) and (people["france"] > people["france_metro"]).all()
+    assert (people["france_metro"] > people["qpv_france"]).all()
 
 
 def test_added_millesime_is_the_next_one_and_leaves_the_others_as_they_were(generated, tmp_path):
