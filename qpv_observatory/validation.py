@@ -17,10 +17,11 @@ import json
 import os
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -248,7 +249,60 @@ def _frame_batches():
 def _run_suite(data: pd.DataFrame, suite, result_format: str, parameters: dict | None) -> list:
     """The suite's results on ``data``, in great-expectations' order (grouped by column)."""
     batch = _frame_batches().get_batch(batch_parameters={"dataframe": data})
-    return batch.validate(suite, result_format=result_format, expectation_parameters=parameters or {}).results
+    with domains_filtered_once():
+        return batch.validate(suite, result_format=result_format, expectation_parameters=parameters or {}).results
+
+
+# What the pandas engine's get_domain_records reads from a domain (great-expectations 1.24): with these
+# equal, it returns the same rows. A domain with any other key is filtered as usual.
+DOMAIN_KEYS = ("batch_id", "table", "row_condition", "condition_parser", "column", "column_A", "column_B",
+               "column_list", "ignore_row_if")
+
+
+@contextmanager
+def domains_filtered_once() -> Iterator[dict]:
+    """Within the block, great-expectations' pandas engine filters a frame once per distinct domain.
+
+    The engine filters the whole frame (row condition, then the rows missing a value of a column pair)
+    anew for every metric of every rule: a source suite asks about a hundred times for some ten distinct
+    domains, most of its time at national scale. The filtered frames are handed out again for the block
+    (one validation), then dropped; pandas' copy-on-write keeps a metric from changing what another reads.
+    Yields the frames kept, by domain.
+    """
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    original = PandasExecutionEngine.get_domain_records
+    filtered: dict = {}
+
+    def get_domain_records(engine, domain_kwargs: dict) -> pd.DataFrame:
+        key = _domain_key(engine, domain_kwargs)
+        if key is None:
+            return original(engine, domain_kwargs)
+        if key not in filtered:
+            filtered[key] = original(engine, domain_kwargs)
+        return filtered[key]
+
+    PandasExecutionEngine.get_domain_records = get_domain_records
+    try:
+        yield filtered
+    finally:
+        PandasExecutionEngine.get_domain_records = original
+        filtered.clear()
+
+
+def _domain_key(engine, domain_kwargs: dict) -> tuple | None:
+    """What decides the rows get_domain_records returns; None for a domain it may read more of."""
+    if not set(domain_kwargs) <= set(DOMAIN_KEYS):
+        return None
+    # The column itself filters no row; naming one only skips the filters of a column pair or list.
+    described = {key: domain_kwargs.get(key) for key in DOMAIN_KEYS if key != "column"}
+    described["column"] = "column" in domain_kwargs and any(
+        key in domain_kwargs for key in ("column_A", "column_B", "column_list"))
+    try:
+        text = json.dumps(described, sort_keys=True)
+    except TypeError:  # a row condition object: not a key to rely on
+        return None
+    return id(engine), engine.batch_manager.active_batch_data_id, text
 
 
 # --- The frame great-expectations sees -------------------------------------------------------

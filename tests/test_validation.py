@@ -220,6 +220,42 @@ def test_validation_does_not_hash_the_frame(monkeypatch):
     assert outcome.evaluated == 17 and not outcome.passed
 
 
+def test_each_domain_is_filtered_once_per_validation(monkeypatch):
+    """great-expectations filters the frame for every metric of every rule; within a validation each distinct
+    domain (row condition, pair or list of columns and the rows it ignores) is filtered once. Same findings as
+    filtering every time, and the engine is as it was afterwards."""
+    import contextlib
+
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    from qpv_observatory import validation
+
+    filters = []
+    apply_condition = PandasExecutionEngine._apply_row_condition_filter
+
+    def counted(engine, *args, **kwargs):
+        filters.append(1)
+        return apply_condition(engine, *args, **kwargs)
+
+    monkeypatch.setattr(PandasExecutionEngine, "_apply_row_condition_filter", counted)
+    engine_method = PandasExecutionEngine.get_domain_records
+
+    def outcome() -> tuple:
+        filters.clear()
+        result = validation.validate_frame(_faulty_observations(), SOURCE_SUITE, SOURCE_PARAMETERS)
+        return result.failed_rules, [f.message for f in result.findings], len(filters)
+
+    rules, findings, once = outcome()
+    assert PandasExecutionEngine.get_domain_records is engine_method
+    conditions = {json.dumps(e["kwargs"]["row_condition"], sort_keys=True)
+                  for e in json.loads(SOURCE_SUITE.read_text(encoding="utf-8"))["expectations"]
+                  if e["kwargs"].get("row_condition")}
+    assert len(rules) == 10 and 0 < once <= 2 * len(conditions)  # two passes: which rules fail, then their rows
+    monkeypatch.setattr(validation, "domains_filtered_once", lambda: contextlib.nullcontext({}))
+    every_time_rules, every_time_findings, every_time = outcome()
+    assert (every_time_rules, every_time_findings) == (rules, findings) and every_time > 3 * once
+
+
 def test_engine_frame_keeps_columns_a_rule_could_read_differently():
     from qpv_observatory.validation import engine_frame
 
