@@ -10,16 +10,18 @@ Each check also writes its results into the validation report (data/curated/vali
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 
 from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
-from pipelines.memory import collect_cycles
+from pipelines.memory import collect_cycles, release_freed_memory
 from pipelines.resources import ObservatoryPaths, in_refresh, report_scope
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import series_files_to_validate, series_parts
-from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, combine_outcomes, known_territory_codes,
-                                        load_plausible_ranges, validate_frame, validate_observations)
+from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, columns_named, combine_outcomes,
+                                        known_territory_codes, load_plausible_ranges, validate_frame,
+                                        validate_observations)
 from qpv_observatory.warehouse import PARQUET_DIR
 from qpv_observatory.validation_report import record_outcome
 
@@ -88,9 +90,15 @@ def observations_suite(context: dg.AssetCheckExecutionContext, paths: Observator
 
 @dg.asset_check(asset="gaps", blocking=True, partitions_def=MILLESIMES, description="Suite expectations/curated/gaps.json.",
                 additional_ins={"qpv_referential": dg.AssetIn()})
-def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, gaps: pd.DataFrame,
+def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
                qpv_referential: Referential) -> dg.AssetCheckResult:
-    outcome = validate_frame(gaps, paths.expectations / "curated" / "gaps.json",
+    # The largest table of a millésime, read here with only the columns the suite names (names, labels and
+    # reasons are not): the step where a national refresh peaks in memory.
+    release_freed_memory()
+    suite = paths.expectations / "curated" / "gaps.json"
+    path = paths.store.table_path(int(context.partition_key), "gaps", run_id=context.run.run_id)
+    gaps = pd.read_parquet(path, columns=list(columns_named(suite, pq.read_schema(path).names)))
+    outcome = validate_frame(gaps, suite,
                              {"known_territory_codes": known_territory_codes(qpv_referential, among=gaps["qpv_code"].unique())})
     return _check_result(context, paths, "gaps_suite", "gaps", outcome)
 

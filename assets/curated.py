@@ -71,6 +71,9 @@ def qpv_shares(observations: pd.DataFrame, qpv_referential: Referential,
           partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
 def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue,
          comparison_territories: pd.DataFrame) -> pd.DataFrame:
+    # The memory the steps before kept goes back to the system first: DuckDB's allocator could not reuse it,
+    # and a national refresh peaks around here.
+    release_freed_memory()
     return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators, comparison_territories)
 
 

@@ -72,11 +72,16 @@ class PartitionStore:
     def read(self, vintage: int, table: str, run_id: str | None = None,
              columns: Sequence[str] | None = None, filters: list | None = None) -> pd.DataFrame:
         """The run's staged table if it wrote one, else the promoted one; ``filters``: pyarrow row filters."""
+        return pd.read_parquet(self.table_path(vintage, table, run_id), columns=list(columns) if columns else None,
+                               filters=filters)
+
+    def table_path(self, vintage: int, table: str, run_id: str | None = None) -> Path:
+        """The file ``read`` reads: the run's staged table if it wrote one, else the promoted one."""
         candidates = ([self.staged_dir(run_id, vintage) / f"{table}.parquet"] if run_id else [])
         candidates.append(self.partition_dir(vintage) / f"{table}.parquet")
         for path in candidates:
             if path.is_file():
-                return pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
+                return path
         raise FileNotFoundError(f"table {table} du millésime {vintage} absente du dépôt {self.root} "
                                 f"(millésime jamais rafraîchi avec succès)")
 

@@ -256,6 +256,26 @@ def test_each_domain_is_filtered_once_per_validation(monkeypatch):
     assert (every_time_rules, every_time_findings) == (rules, findings) and every_time > 3 * once
 
 
+def test_gaps_suite_answers_the_same_on_the_columns_it_names(demo_curated):
+    """The gaps check reads only the columns its suite names (not the names, labels and reasons): same outcome
+    as on the whole table, a broken row included."""
+    from qpv_observatory.validation import columns_named, validate_frame
+    from qpv_observatory.warehouse import MILLESIME_COLUMN, PARQUET_DIR
+
+    suite = PROJECT_ROOT / "expectations" / "curated" / "gaps.json"
+    whole = pd.read_parquet(demo_curated / PARQUET_DIR / "gaps").drop(columns=MILLESIME_COLUMN)
+    whole.loc[3, "comparison_level"] = "region"  # not a comparison level
+    named = list(columns_named(suite, whole.columns))
+    assert {"qpv_name", "comparison_name", "source_label"}.isdisjoint(named) and "qpv_situation" in named
+    codes = {"known_territory_codes": sorted(whole["qpv_code"].unique())}
+
+    def answers(frame: pd.DataFrame) -> tuple:
+        outcome = validate_frame(frame, suite, codes)
+        return outcome.failed_rules, [f.message for f in outcome.findings], outcome.rows
+
+    assert answers(whole[named]) == answers(whole) and answers(whole)[0]
+
+
 def test_engine_frame_keeps_columns_a_rule_could_read_differently():
     from qpv_observatory.validation import engine_frame
 
