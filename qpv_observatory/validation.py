@@ -264,8 +264,8 @@ def domains_filtered_once() -> Iterator[dict]:
     """Within the block, great-expectations' pandas engine filters a frame once per distinct domain.
 
     The engine filters the whole frame (row condition, then the rows missing a value of a column pair)
-    anew for every metric of every rule: a source suite asks about a hundred times for some ten distinct
-    domains, most of its time at national scale. The filtered frames are handed out again for the block
+    anew for every metric of every rule: a source suite asks dozens of times for its eight row conditions,
+    a third of its time at national scale. The filtered frames are handed out again for the block
     (one validation), then dropped; pandas' copy-on-write keeps a metric from changing what another reads.
     Yields the frames kept, by domain.
     """

@@ -171,8 +171,8 @@ def test_insee_qpv_files_give_the_national_rows(read_back):
     sources = catalogue.variables.groupby("indicator_id")["source"].first()
     for source in ("insee_rp", "insee_filosofi", "cnam"):
         assert set(per_series.loc[:, :, source].index.get_level_values(0)) == set(sources[sources == source].index)
-    rates = observations[observations["denominator"].notna() | observations["status"].ne("ok")]
-    qpv = rates[rates["territory_level"] == "qpv"].groupby(["indicator_id", "year", "source"])
+    with_counts = observations[observations["denominator"].notna() | observations["status"].ne("ok")]
+    qpv = with_counts[with_counts["territory_level"] == "qpv"].groupby(["indicator_id", "year", "source"])
     summed = qpv["denominator"].sum()[qpv["denominator"].count() == qpv.size()]  # every QPV's count published
     together = national[national["territory_level"] == "qpv_france"].set_index(
         ["indicator_id", "year", "source"])["denominator"]
