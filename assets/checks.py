@@ -93,11 +93,12 @@ def observations_suite(context: dg.AssetCheckExecutionContext, paths: Observator
 def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
                qpv_referential: Referential) -> dg.AssetCheckResult:
     # The largest table of a millésime, read here with only the columns the suite names (names, labels and
-    # reasons are not): the step where a national refresh peaks in memory.
+    # reasons are not): read whole, it made this check the memory peak of a national refresh.
     release_freed_memory()
     suite = paths.expectations / "curated" / "gaps.json"
-    path = paths.store.table_path(int(context.partition_key), "gaps", run_id=context.run.run_id)
-    gaps = pd.read_parquet(path, columns=list(columns_named(suite, pq.read_schema(path).names)))
+    vintage, run_id = int(context.partition_key), context.run.run_id
+    columns = pq.read_schema(paths.store.table_path(vintage, "gaps", run_id)).names
+    gaps = paths.store.read(vintage, "gaps", run_id=run_id, columns=columns_named(suite, columns))
     outcome = validate_frame(gaps, suite,
                              {"known_territory_codes": known_territory_codes(qpv_referential, among=gaps["qpv_code"].unique())})
     return _check_result(context, paths, "gaps_suite", "gaps", outcome)
