@@ -12,7 +12,8 @@ import pandas as pd
 from assets.ingestion import SOURCES
 from pipelines.memory import release_freed_memory
 from pipelines.partitions import MILLESIMES
-from pipelines.resources import COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report
+from pipelines.resources import (COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report,
+                                 publication_lock)
 from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_comparison_territories,
                                          qpv_shares as compute_qpv_shares)
 from qpv_observatory.catalogue import Catalogue
@@ -95,7 +96,9 @@ def promoted_millesime(context: dg.AssetExecutionContext, config: PromotionConfi
                        paths: ObservatoryPaths) -> dg.MaterializeResult:
     vintage = int(context.partition_key)
     fingerprint = config.fingerprint or vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, vintage)
-    folder = paths.store.promote(context.run.run_id, vintage, fingerprint, vintage_raw_files(paths.raw, vintage))
+    with publication_lock(context, paths):
+        folder = paths.store.promote(context.run.run_id, vintage, fingerprint, vintage_raw_files(paths.raw, vintage),
+                                     tables=PARTITIONED_ASSETS)
     return dg.MaterializeResult(metadata={"fingerprint": fingerprint, "folder": dg.MetadataValue.path(str(folder))})
 
 
@@ -111,13 +114,14 @@ def raw_files(paths: ObservatoryPaths) -> pd.DataFrame:
 @dg.asset(group_name="publication", deps=[promoted_millesime],
           description="Séries par QPV, indicateur et niveau de comparaison : évolution de la valeur et de l'écart, "
                       "ruptures (géographie 2015 → 2024, changements de méthode).")
-def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
+def gap_series(context: dg.AssetExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
                indicator_catalogue: Catalogue) -> dg.MaterializeResult:
-    vintages = paths.published_vintages()
-    written = write_gap_series(dict(zip(vintages, paths.store.table_files("gaps", vintages))),
-                               {v: paths.store.promotion(v) for v in vintages},
-                               qpv_referential.qpv_correspondence, indicator_catalogue.method_breaks,
-                               paths.store.series_dir("gap_series"))
+    with publication_lock(context, paths):
+        vintages = paths.published_vintages()
+        written = write_gap_series(dict(zip(vintages, paths.store.table_files("gaps", vintages))),
+                                   {v: paths.store.promotion(v) for v in vintages},
+                                   qpv_referential.qpv_correspondence, indicator_catalogue.method_breaks,
+                                   paths.store.series_dir("gap_series"))
     # from_year: only the rows of these years were computed again (None: all of them).
     return dg.MaterializeResult(metadata={"rows": written.rows, "from_year": written.from_year,
                                           "folder": dg.MetadataValue.path(str(paths.store.series_dir("gap_series")))})
@@ -128,8 +132,9 @@ def gap_series(paths: ObservatoryPaths, qpv_referential: Referential,
 def curated_warehouse(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
                       qpv_referential: Referential, contracts: pd.DataFrame, target_progress: pd.DataFrame,
                       partner_representativity: pd.DataFrame, raw_files: pd.DataFrame) -> dg.MaterializeResult:
-    # The series passed its suite (a blocking check upstream): the next refresh may build on it.
-    confirm_series(paths.store.series_dir("gap_series"))
+    with publication_lock(context, paths):
+        # The series passed its suite (a blocking check upstream): the next refresh may build on it.
+        confirm_series(paths.store.series_dir("gap_series"))
     release_freed_memory()  # DuckDB takes up to MEMORY_LIMIT: on top of what the steps before it left
     vintages = paths.published_vintages()
     promotions = {v: paths.store.promotion(v) for v in vintages}
@@ -178,6 +183,7 @@ def indicator_charts(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
           description="Publication d'un seul tenant : la version préparée remplace la version publiée "
                       "(lien data/curated/current) seulement si toutes les vérifications bloquantes sont passées.")
 def published_release(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> dg.MaterializeResult:
-    release = commit_release(paths.curated, context.run.run_id, required=(DATABASE_NAME, PARQUET_DIR))
+    with publication_lock(context, paths):
+        release = commit_release(paths.curated, context.run.run_id, required=(DATABASE_NAME, PARQUET_DIR))
     return dg.MaterializeResult(metadata={"release": dg.MetadataValue.path(str(release)),
                                           "database": dg.MetadataValue.path(str(paths.curated / DATABASE_NAME))})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import dagster as dg
 import pandas as pd
 
 from qpv_observatory.manifest import discover_vintages
+from qpv_observatory.release import refresh_lock
 from qpv_observatory.store import PartitionStore
 from qpv_observatory.validation_report import input_errors_reported
 
@@ -93,6 +96,19 @@ REFRESH_TAG = "qpv_observatory/refresh"
 def in_refresh(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> bool:
     """Whether the step's run belongs to a refresh (which rebuilds the validation page once, at its end)."""
     return REFRESH_TAG in context.run.tags
+
+
+@contextmanager
+def publication_lock(context: dg.AssetExecutionContext, paths: ObservatoryPaths) -> Iterator[None]:
+    """For a step that changes what is published (a promoted millésime, the series, the release): the curated
+    folder's refresh lock, held by the step when its run was launched outside a refresh (from the Dagster UI).
+    A refresh holds it already, for all its runs. Without it, such a run and a refresh could swap the same
+    millésime or the same series at once; with it, the one that comes second stops with a clear message."""
+    if in_refresh(context):
+        yield
+    else:
+        with refresh_lock(paths.curated):
+            yield
 
 
 def report_scope(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, int | None]:

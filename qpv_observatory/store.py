@@ -40,6 +40,10 @@ RAW_FILES_TABLE = "raw_files"
 PREVIOUS_PREFIX = "previous-"  # a promoted millésime's former folder, until the swap is done
 
 
+class IncompleteMillesime(RuntimeError):
+    """A promotion asked of a run that did not stage every table of the millésime."""
+
+
 @dataclass(frozen=True)
 class PartitionStore:
     root: Path
@@ -85,9 +89,21 @@ class PartitionStore:
         raise FileNotFoundError(f"table {table} du millésime {vintage} absente du dépôt {self.root} "
                                 f"(millésime jamais rafraîchi avec succès)")
 
-    def promote(self, run_id: str, vintage: int, fingerprint: str, raw_files: pd.DataFrame) -> Path:
-        """Make the run's staged tables the millésime's tables, with their raw files and fingerprint."""
+    def promote(self, run_id: str, vintage: int, fingerprint: str, raw_files: pd.DataFrame,
+                tables: Sequence[str] = ()) -> Path:
+        """Make the run's staged tables the millésime's tables, with their raw files and fingerprint.
+
+        ``tables``: those the run must have staged. A run that did not compute them (the promotion
+        materialised alone from the Dagster UI, or re-executed after a failure in a new run) would
+        otherwise replace the millésime's tables with nothing: it is refused, and the store is left as it was.
+        """
         staged = self.staged_dir(run_id, vintage)
+        missing = [table for table in tables if not (staged / f"{table}.parquet").is_file()]
+        if missing:
+            raise IncompleteMillesime(
+                f"millésime {vintage} : promotion refusée, l'exécution {run_id} n'a pas calculé "
+                f"{', '.join(missing)} ; le dépôt des millésimes reste tel quel. Rafraîchir le "
+                f"millésime entier : qpv-observatory run --vintage {vintage}")
         staged.mkdir(parents=True, exist_ok=True)
         raw_files.to_parquet(staged / f"{RAW_FILES_TABLE}.parquet", index=False)
         # Written last: a folder with a fingerprint is complete.

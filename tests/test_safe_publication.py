@@ -1,4 +1,5 @@
-"""A refresh killed midway, or read while it runs, never shows evaluators a partial state."""
+"""A refresh killed midway, read while it runs, or beside a run launched from the Dagster UI, never shows
+evaluators a partial state."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import subprocess
 import sys
 import time
 
+import dagster as dg
 import duckdb
 
 from tests.conftest import DEMO_RAW, digest_tree
-from pipelines.resources import PROJECT_ROOT
-from qpv_observatory.release import RELEASES, STAGING_PREFIX
+from pipelines.definitions import reconstructable_refresh_job
+from pipelines.partitions import MILLESIME_PARTITIONS_NAME
+from pipelines.refresh import IN_PROCESS, PARTITION_TAG
+from pipelines.resources import PROJECT_ROOT, ObservatoryPaths
+from qpv_observatory.release import RELEASES, STAGING_PREFIX, refresh_lock
+from qpv_observatory.store import PartitionStore
 from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS
 
 
@@ -111,3 +117,53 @@ def test_reader_querying_during_refreshes_sees_the_old_or_the_new_state(demo_cur
     assert smaller != full and smaller["observations"] < full["observations"]
     assert seen["states"] and all(state in (full, smaller) for state in seen["states"])
     assert smaller in seen["states"] and seen["reads"] > 10  # it did read while the refreshes ran
+
+
+def _run_outside_a_refresh(curated, instance, assets: list[str], partition: str | None = None):
+    """A run as the Dagster UI launches it: the chosen assets only, without the refresh's tag or lock."""
+    paths = ObservatoryPaths(curated_dir=str(curated))
+    if partition:
+        instance.add_dynamic_partitions(MILLESIME_PARTITIONS_NAME, [partition])
+    return dg.execute_job(reconstructable_refresh_job(paths), instance, run_config=IN_PROCESS,
+                          tags={PARTITION_TAG: partition} if partition else {},
+                          asset_selection=[dg.AssetKey(a) for a in assets])
+
+
+def _failure_messages(result) -> str:
+    messages = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    return "\n".join(messages)
+
+
+def test_a_promotion_without_the_tables_of_its_run_keeps_the_millesime(demo_curated, tmp_path):
+    # The promotion materialised alone (or re-executed after a failure, in a new run) has no table of its own:
+    # it would have replaced the millésime's tables with nothing.
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated, symlinks=True)
+    store = PartitionStore.in_curated(curated)
+    before = digest_tree(store.partition_dir(2018))
+    with dg.instance_for_test() as instance:
+        result = _run_outside_a_refresh(curated, instance, ["promoted_millesime"], "2018")
+    assert not result.success
+    message = _failure_messages(result)
+    assert "promotion refusée" in message and "gaps" in message and "insee_rp_observations" in message
+    assert digest_tree(store.partition_dir(2018)) == before
+
+
+def test_a_run_outside_a_refresh_waits_for_no_refresh_to_change_what_is_published(demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated, symlinks=True)
+    published = digest_tree(curated)
+    series = digest_tree(PartitionStore.in_curated(curated).series_dir("gap_series"))
+    with dg.instance_for_test() as instance, refresh_lock(curated):  # a refresh is running
+        results = [_run_outside_a_refresh(curated, instance, ["indicator_catalogue", "qpv_referential", "gap_series"]),
+                   _run_outside_a_refresh(curated, instance, ["published_release"])]
+    for result in results:
+        assert not result.success
+        assert "déjà en cours" in _failure_messages(result)
+    assert digest_tree(curated) == published
+    assert digest_tree(PartitionStore.in_curated(curated).series_dir("gap_series")) == series
