@@ -9,8 +9,9 @@ from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.representativity import POPULATION_COLUMNS, POPULATION_INDICATOR, compute_representativity
-from qpv_observatory.territories import COMMUNE
-from qpv_observatory.targets import compute_progress, load_contracts, load_partner_reporting, load_targets
+from qpv_observatory.territories import COMMUNE, QPV_CONTRACT
+from qpv_observatory.targets import (CONTRACT_QPV_COLUMNS, compute_progress, contract_qpv_figures, load_contracts,
+                                     load_partner_reporting, load_targets)
 
 
 @dg.asset(group_name="targets", description="Contrats de ville : territoire signataire et période.")
@@ -51,13 +52,16 @@ def partner_representativity(paths: ObservatoryPaths, partner_reporting: pd.Data
           description="Avancement de chaque cible : référence, dernière valeur, cible, statut.")
 def target_progress(context: dg.AssetExecutionContext, paths: ObservatoryPaths, contract_targets: pd.DataFrame,
                     contracts: pd.DataFrame, partner_representativity: pd.DataFrame,
-                    indicator_catalogue: Catalogue) -> pd.DataFrame:
+                    indicator_catalogue: Catalogue, qpv_referential: Referential) -> pd.DataFrame:
     vintages = paths.published_vintages()
     # Only the targets' indicators (none without targets): never the whole national tables in memory.
     targeted = [("indicator_id", "in", sorted(set(contract_targets["indicator_id"].dropna())) or [""])]
     observations = paths.store.read_table("observations", vintages, filters=targeted)
     gaps = paths.store.read_table("gaps", vintages, filters=[*targeted, ("comparison_level", "==", COMMUNE)])
+    derived = paths.store.read_table("comparison_territories", vintages, columns=CONTRACT_QPV_COLUMNS,
+                                     filters=[*targeted, ("territory_level", "==", QPV_CONTRACT)])
     progress = compute_progress(contract_targets, contracts, observations, gaps, partner_representativity,
-                                indicator_catalogue.indicators)
+                                indicator_catalogue.indicators,
+                                contract_qpv_figures(contracts, derived, qpv_referential.qpv_links))
     context.add_output_metadata({"by_status": progress["status"].value_counts().sort_index().to_dict()})
     return progress

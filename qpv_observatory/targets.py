@@ -359,9 +359,43 @@ def _assess(target: dict, figures: _Figures) -> dict:
     return result(BEHIND)
 
 
+# Columns of the derived territories (aggregation.py) that contract_qpv_figures reads.
+CONTRACT_QPV_COLUMNS = ("indicator_id", "year", "source", "territory_level", "parent_code", "qpv_codes", "value",
+                        "status")
+
+
+def contract_qpv_figures(contracts: pd.DataFrame, derived: pd.DataFrame, qpv_links: pd.DataFrame) -> pd.DataFrame:
+    """The figures of each contract's QPV taken together, as observations of the contract's territory at level
+    ``qpv_contrat`` (where a target on ``QPV_CONTRAT`` looks for them).
+
+    aggregation.py derives "l'ensemble des QPV du contrat" once per EPCI, from all the EPCI's QPV (table
+    comparison_territories, code ``<EPCI>-QPV``). It is the figure of a contract signed by that EPCI, or by a
+    commune that every one of these QPV lies in (wholly or in part). A commune holding only some of the EPCI's
+    QPV gets no figure: the EPCI's would not be its own.
+    """
+    rows = derived[derived["territory_level"] == QPV_CONTRACT]
+    communes_of = qpv_links.groupby("qpv_code")["commune_code"].agg(set).to_dict()
+    parts = []
+    for code, level in zip(contracts["territory_code"], contracts["territory_level"]):
+        if level == EPCI:
+            mine = rows["parent_code"] == code
+        else:
+            mine = rows["qpv_codes"].map(lambda codes: isinstance(codes, str) and all(
+                code in communes_of.get(qpv, ()) for qpv in codes.split(",")))
+        parts.append(rows[mine.astype(bool)].assign(territory_code=code))
+    columns = ["indicator_id", "territory_code", "territory_level", "year", "source", "value", "status"]
+    return pd.concat([rows.iloc[:0], *parts], ignore_index=True).reindex(columns=columns)
+
+
 def compute_progress(targets: pd.DataFrame, contracts: pd.DataFrame, observations: pd.DataFrame,
-                     gaps: pd.DataFrame, representativity: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
-    """The progress table: one row per target, with baseline, latest value, target and status."""
+                     gaps: pd.DataFrame, representativity: pd.DataFrame, indicators: pd.DataFrame,
+                     contract_figures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The progress table: one row per target, with baseline, latest value, target and status.
+
+    ``contract_figures`` (contract_qpv_figures): the contracts' QPV taken together, read before the observations so
+    that a figure a source publishes for the same year is the one kept."""
+    if contract_figures is not None and len(contract_figures):
+        observations = pd.concat([contract_figures, observations], ignore_index=True)
     figures = _Figures(contracts, observations, gaps, representativity)
     units = dict(zip(indicators["indicator_id"], indicators["unit"]))
     rows = []

@@ -15,10 +15,12 @@ from qpv_observatory.ingest import read_referentials
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.representativity import POPULATION_COLUMNS, compute_representativity, read_partner_reporting
+from qpv_observatory.aggregation import derive_comparison_territories
+from qpv_observatory.representativity import (POPULATION_COLUMNS, combine_reporting, compute_representativity,
+                                              read_partner_reporting)
 from qpv_observatory.target_templates import TEMPLATES
 from qpv_observatory.targets import (CONTRACT_FORM, TARGET_FORM, TARGET_KINDS,
-                                     compute_progress, load_contracts, load_partner_reporting, load_targets,
+                                     compute_progress, contract_qpv_figures, load_contracts, load_partner_reporting, load_targets,
                                      read_contracts, read_targets)
 from tests.conftest import DEMO_RAW, run_on_corrupted_copy
 
@@ -160,6 +162,44 @@ def test_all_qpv_of_the_contract_read_from_derived_observations(progress):
     together = progress.loc["all_contract_qpv"]
     assert (together.baseline_value, together.latest_value) == (38.0, 33.0)
     assert together.share_done == pytest.approx(0.625) and together.status == "behind"  # 5 / 8 < 5 / 7
+
+
+def test_all_qpv_of_the_contract_read_from_the_derived_territories(tmp_path):
+    # Three QPV in the CA du Niortais, two of them in Niort: the derived "ensemble des QPV du contrat" (computed per
+    # EPCI) is the figure of the EPCI's contract, not of a contract of Niort alone.
+    referential = Referential(
+        territories=pd.DataFrame({
+            "territory_code": ["QP079001", "QP079002", "QP079003", "79191", "79003", "200041317"],
+            "territory_level": ["qpv", "qpv", "qpv", "commune", "commune", "epci"],
+            "name": ["Clou Bouchet", "Tour Chabot Gavacherie", "Pontreau Colline Saint-André", "Niort",
+                     "Aiffres", "CA du Niortais"]}),
+        qpv_links=pd.DataFrame({"qpv_code": ["QP079001", "QP079002", "QP079003"],
+                                "commune_code": ["79191", "79191", "79003"],
+                                "epci_code": ["200041317"] * 3, "geography": [2015] * 3}))
+    observations = conform(pd.DataFrame([
+        observation("population", code, "qpv", year, value)
+        for year, values in ((2015, (2100.0, 1100.0, 900.0)), (2020, (2000.0, 1000.0, 800.0)))
+        for code, value in zip(("QP079001", "QP079002", "QP079003"), values)]))
+    derived = derive_comparison_territories(observations, referential, CATALOGUE.indicators)
+    (tmp_path / "contrats.csv").write_text("contrat;libelle;territoire;debut;fin\n"
+                                           "agglo;Contrat de l'agglomération;200041317;2015;2022\n"
+                                           "ville;Contrat de la ville;79191;2015;2022\n", encoding="utf-8")
+    (tmp_path / "cibles.csv").write_text("\n".join([HEADER] + [
+        f"{contract};Pilier;1.1;population;QPV_CONTRAT;valeur;2015;;2022;3500;baisse;Fournisseur;fixée;"
+        for contract in ("agglo", "ville")]) + "\n", encoding="utf-8")
+    contracts = read_contracts(tmp_path / "contrats.csv", "contrats.csv", referential)
+    targets = read_targets(tmp_path / "cibles.csv", "cibles.csv", contracts, referential, CATALOGUE_IDS, set())
+
+    figures = contract_qpv_figures(contracts, derived, referential.qpv_links)
+    assert set(figures["territory_code"]) == {"200041317"}
+    assert dict(zip(figures["year"], figures["value"])) == {2015: 4100.0, 2020: 3800.0}
+
+    progress = compute_progress(targets, contracts, observations, compute_gaps(observations, referential,
+                                CATALOGUE.indicators), combine_reporting([]), CATALOGUE.indicators, figures)
+    agglo, ville = (progress[progress["contract_id"] == c].iloc[0] for c in ("agglo", "ville"))
+    assert (agglo.baseline_value, agglo.latest_year, agglo.latest_value) == (4100.0, 2020, 3800.0)
+    assert agglo.share_done == pytest.approx(0.5) and agglo.status == "behind"  # 300 of 600, in 5 years of 7
+    assert ville.status == "no_data" and pd.isna(ville.latest_value)
 
 
 def test_gap_to_commune_targets(progress):
