@@ -36,6 +36,18 @@ def run_pipeline(curated_dir: Path, raw_dir: Path = DEMO_RAW, without_pictures: 
                        raise_on_error=raise_on_error)
 
 
+def failure_messages(result) -> str:
+    """What the run says went wrong: readers' errors and the failed checks' descriptions."""
+    messages = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None:
+            messages.append(error.message)
+            error = error.cause
+    messages += [e.description or "" for e in result.get_asset_check_evaluations() if not e.passed]
+    return "\n".join(messages)
+
+
 def digest_tree(folder: Path) -> dict[str, str]:
     """What evaluators read: for a curated folder, the name and files of its current release;
     for any other folder (a release's parquet/, charts/...), its files."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qpv_observatory.validation_report import REPORT_DIR, REPORT_PAGE
-from tests.conftest import DEMO_RAW, digest_tree, run_pipeline
+from tests.conftest import DEMO_RAW, digest_tree, failure_messages, run_pipeline
 
 BAD_INPUTS = Path(__file__).parent / "bad_inputs"
 RP2015 = "2015/insee_rp/rp2015_qpv_indicateurs_niort.csv"
@@ -26,18 +26,6 @@ CASES = {
     "empty_file.csv": ("2018/cnam/cnam2018_qpv_niort.csv", ["fichier vide"]),
     "truncated_file.csv": (RP2015, ["ligne 3", "ligne tronquée"]),
 }
-
-
-def failure_messages(result) -> str:
-    """What the run says went wrong: readers' errors and the failed checks' descriptions."""
-    messages = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            messages.append(error.message)
-            error = error.cause
-    messages += [e.description or "" for e in result.get_asset_check_evaluations() if not e.passed]
-    return "\n".join(messages)
 
 
 def test_corpus_covers_every_file():

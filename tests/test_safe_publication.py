@@ -14,7 +14,7 @@ import time
 import dagster as dg
 import duckdb
 
-from tests.conftest import DEMO_RAW, digest_tree
+from tests.conftest import DEMO_RAW, digest_tree, failure_messages
 from pipelines.definitions import reconstructable_refresh_job
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.refresh import IN_PROCESS, PARTITION_TAG
@@ -129,16 +129,6 @@ def _run_outside_a_refresh(curated, instance, assets: list[str], partition: str 
                           asset_selection=[dg.AssetKey(a) for a in assets])
 
 
-def _failure_messages(result) -> str:
-    messages = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            messages.append(error.message)
-            error = error.cause
-    return "\n".join(messages)
-
-
 def test_a_promotion_without_the_tables_of_its_run_keeps_the_millesime(demo_curated, tmp_path):
     # The promotion materialised alone (or re-executed after a failure, in a new run) has no table of its own:
     # it would have replaced the millésime's tables with nothing.
@@ -149,7 +139,7 @@ def test_a_promotion_without_the_tables_of_its_run_keeps_the_millesime(demo_cura
     with dg.instance_for_test() as instance:
         result = _run_outside_a_refresh(curated, instance, ["promoted_millesime"], "2018")
     assert not result.success
-    message = _failure_messages(result)
+    message = failure_messages(result)
     assert "promotion refusée" in message and "gaps" in message and "insee_rp_observations" in message
     assert digest_tree(store.partition_dir(2018)) == before
 
@@ -164,6 +154,6 @@ def test_a_run_outside_a_refresh_waits_for_no_refresh_to_change_what_is_publishe
                    _run_outside_a_refresh(curated, instance, ["published_release"])]
     for result in results:
         assert not result.success
-        assert "déjà en cours" in _failure_messages(result)
+        assert "déjà en cours" in failure_messages(result)
     assert digest_tree(curated) == published
     assert digest_tree(PartitionStore.in_curated(curated).series_dir("gap_series")) == series
