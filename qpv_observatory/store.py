@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from qpv_observatory.catalogue import MILLESIME_ROW_FILES, millesime_rows
 from qpv_observatory.manifest import (FILE_ROLE, MANIFEST_ROLE, REFERENTIAL_ROLE, file_sha256, load_manifest,
@@ -76,8 +78,12 @@ class PartitionStore:
     def read(self, vintage: int, table: str, run_id: str | None = None,
              columns: Sequence[str] | None = None, filters: list | None = None) -> pd.DataFrame:
         """The run's staged table if it wrote one, else the promoted one; ``filters``: pyarrow row filters."""
-        return pd.read_parquet(self.table_path(vintage, table, run_id), columns=list(columns) if columns else None,
-                               filters=filters)
+        path = self.table_path(vintage, table, run_id)
+        columns = list(columns) if columns else None
+        if filters and _filters_untyped_column(path, filters):
+            # A column written with no value has no type, and pyarrow refuses to compare it: no row can match.
+            return pd.read_parquet(path, columns=columns).iloc[:0]
+        return pd.read_parquet(path, columns=columns, filters=filters)
 
     def table_path(self, vintage: int, table: str, run_id: str | None = None) -> Path:
         """The file ``read`` reads: the run's staged table if it wrote one, else the promoted one."""
@@ -161,6 +167,14 @@ class PartitionStore:
         if not frames:
             raise FileNotFoundError(f"aucun millésime publié dans le dépôt {self.root}")
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _filters_untyped_column(path: Path, filters: list) -> bool:
+    """Whether a filter (a flat list of (column, op, value)) reads a column of the file stored with the null type."""
+    if not all(isinstance(f, tuple) for f in filters):
+        return False
+    schema = pq.read_schema(path)
+    return any(f[0] in schema.names and pa.types.is_null(schema.field(f[0]).type) for f in filters)
 
 
 def _digest_folder(folder: Path) -> list[tuple[str, str]]:

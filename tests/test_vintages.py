@@ -131,3 +131,18 @@ def test_failed_millesime_keeps_its_last_good_tables_and_a_later_refresh_publish
     published = query(curated, f"SELECT sha256 FROM raw_files WHERE path = 'data/raw/{CNAF_2017}'")
     original = query(demo_curated, f"SELECT sha256 FROM raw_files WHERE path = 'data/raw/{CNAF_2017}'")
     assert published == original and len(published) == 1
+
+
+def test_filtered_reads_of_a_table_written_without_values_find_no_row(tmp_path):
+    # A millésime with no derived territory wrote its table's columns without a type (older versions did);
+    # pyarrow refuses to compare such a column with a filter's values.
+    import pandas as pd
+
+    store = PartitionStore(tmp_path)
+    store.write_staged("run", 2024, "untyped", pd.DataFrame({"indicator_id": pd.Series([None], dtype=object),
+                                                             "value": [1.0]}).iloc[:0])
+    store.write_staged("run", 2024, "typed", pd.DataFrame({"indicator_id": ["a", "b"], "value": [1.0, 2.0]}))
+    filters = [("indicator_id", "in", ["a"])]
+    empty = store.read(2024, "untyped", run_id="run", columns=["indicator_id", "value"], filters=filters)
+    assert empty.empty and list(empty.columns) == ["indicator_id", "value"]
+    assert store.read(2024, "typed", run_id="run", filters=filters)["value"].tolist() == [1.0]
