@@ -28,12 +28,12 @@ import pandas as pd
 from assets.checks import observation_parameters
 from assets.ingestion import SOURCES
 from pipelines.resources import PROJECT_ROOT
+from qpv_observatory import validation
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.gaps import compute_gaps, gap_portrait
 from qpv_observatory.ingest import read_referentials, read_source_observations
 from qpv_observatory.manifest import discover_vintages, load_manifest
 from qpv_observatory.observations import combine_observations
-from qpv_observatory import validation
 from qpv_observatory.store import PartitionStore
 from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, validate_frame,
                                         validate_observations)

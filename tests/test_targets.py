@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.aggregation import derive_comparison_territories
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.cli import main as cli_main
 from qpv_observatory.errors import SourceFileError
@@ -15,13 +16,12 @@ from qpv_observatory.ingest import read_referentials
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.observations import conform
 from qpv_observatory.readers.referential import Referential
-from qpv_observatory.aggregation import derive_comparison_territories
 from qpv_observatory.representativity import (POPULATION_COLUMNS, combine_reporting, compute_representativity,
                                               read_partner_reporting)
 from qpv_observatory.target_templates import TEMPLATES
 from qpv_observatory.targets import (CONTRACT_FORM, TARGET_FORM, TARGET_KINDS,
-                                     compute_progress, contract_qpv_figures, load_contracts, load_partner_reporting, load_targets,
-                                     read_contracts, read_targets)
+                                     compute_progress, contract_qpv_figures, load_contracts, load_partner_reporting,
+                                     load_targets, read_contracts, read_targets)
 from tests.conftest import DEMO_RAW, run_on_corrupted_copy
 
 CATALOGUE = load_catalogue(PROJECT_ROOT / "data" / "catalogue")
@@ -53,7 +53,7 @@ OBSERVATIONS = conform(pd.DataFrame([
     observation("taux_emploi_1564", "QP079002", "qpv", 2015, 40.0),
     observation("taux_emploi_1564", "QP079002", "qpv", 2020, 41.0),
     observation("part_sans_diplome", "QP079002", "qpv", 2020, None, "secret"),
-    # All QPV of the contract together, as derived upstream, coded by the contract's territory.
+    # All QPV of the contract together, as a source would publish them, coded by the contract's territory.
     observation("taux_chomage_rp", "79191", "qpv_contrat", 2015, 38.0),
     observation("taux_chomage_rp", "79191", "qpv_contrat", 2020, 33.0),
     observation("population", "QP079001", "qpv", 2020, 2000.0),
@@ -158,7 +158,7 @@ def test_value_targets(progress):
     assert from_file.share_done == pytest.approx((41 - 38) / (44 - 38)) and from_file.status == "behind"
 
 
-def test_all_qpv_of_the_contract_read_from_derived_observations(progress):
+def test_all_qpv_of_the_contract_read_from_observations_of_the_contract_territory(progress):
     together = progress.loc["all_contract_qpv"]
     assert (together.baseline_value, together.latest_value) == (38.0, 33.0)
     assert together.share_done == pytest.approx(0.625) and together.status == "behind"  # 5 / 8 < 5 / 7
