@@ -8,11 +8,12 @@ Each check also writes its results into the validation report (data/curated/vali
 """
 
 
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
-from assets.ingestion import SOURCES
 from pipelines.partitions import MILLESIMES
 from pipelines.memory import collect_cycles, release_freed_memory
 from pipelines.resources import ObservatoryPaths, in_refresh, report_scope
@@ -25,19 +26,31 @@ from qpv_observatory.validation import (CHANGE_COLUMNS, ValidationOutcome, colum
 from qpv_observatory.warehouse import PARQUET_DIR
 from qpv_observatory.validation_report import record_outcome
 
+# One suite for every source, parametrised by the source (its ids and the indicators its variables map to).
+SOURCE_SUITE = "sources/source.json"
+
+
+def _record(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
+            outcome: ValidationOutcome) -> Path:
+    collect_cycles()  # the frames the suite validated, left in great-expectations' cycles
+    report_id, millesime = report_scope(context)
+    return record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime,
+                          render=not in_refresh(context))
+
+
+def _result(outcome: ValidationOutcome, page: Path | None) -> dg.AssetCheckResult:
+    severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
+    metadata = {"rows": outcome.rows, "rules": outcome.evaluated, "blocking_findings": len(outcome.blocking),
+                "warnings": len(outcome.warnings), "by_status": outcome.status_counts}
+    if page is not None:
+        metadata["report"] = dg.MetadataValue.path(str(page))
+    return dg.AssetCheckResult(passed=not outcome.failed_rules, severity=severity,
+                               description=outcome.summary_fr(), metadata=metadata)
+
 
 def _check_result(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, name: str, asset: str,
                   outcome: ValidationOutcome) -> dg.AssetCheckResult:
-    collect_cycles()  # the frames the suite validated, left in great-expectations' cycles
-    report_id, millesime = report_scope(context)
-    page = record_outcome(paths.validation_report, report_id, name, asset, outcome, millesime,
-                          render=not in_refresh(context))
-    severity = dg.AssetCheckSeverity.ERROR if not outcome.passed else dg.AssetCheckSeverity.WARN
-    return dg.AssetCheckResult(
-        passed=not outcome.failed_rules, severity=severity, description=outcome.summary_fr(),
-        metadata={"rows": outcome.rows, "rules": outcome.evaluated,
-                  "blocking_findings": len(outcome.blocking), "warnings": len(outcome.warnings),
-                  "by_status": outcome.status_counts, "report": dg.MetadataValue.path(str(page))})
+    return _result(outcome, _record(context, paths, name, asset, outcome))
 
 
 def observation_parameters(catalogue: Catalogue, source: str | None = None) -> dict:
@@ -46,29 +59,30 @@ def observation_parameters(catalogue: Catalogue, source: str | None = None) -> d
     if source is not None:
         # The indicators this source's variables are mapped to (an indicator may come from several sources).
         variables = catalogue.variables
+        parameters["source_ids"] = [source]
         parameters["source_indicator_ids"] = sorted(set(variables.loc[variables["source"] == source, "indicator_id"]))
     return parameters
 
 
-def _source_check(source: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=f"{source}_observations", name=f"{source}_suite", blocking=True, partitions_def=MILLESIMES,
-                    description=f"Suite expectations/sources/{source}.json : codes, référentiel, taux, doublons, statuts.",
-                    additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
-    def _check(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
-               indicator_catalogue: Catalogue, observations: pd.DataFrame) -> dg.AssetCheckResult:
-        suite = paths.expectations / "sources" / f"{source}.json"
-        if observations.empty:  # no file of this source in the millésime: nothing to check
-            outcome = ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
-            return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
-        outcome = validate_observations(observations, suite, observation_parameters(indicator_catalogue, source),
-                                        qpv_referential, indicator_catalogue.indicators,
-                                        load_plausible_ranges(paths.catalogue))
-        return _check_result(context, paths, f"{source}_suite", f"{source}_observations", outcome)
-
-    return _check
-
-
-source_checks = [_source_check(source) for source in SOURCES]
+@dg.asset_check(asset="observations", name="source_suites", blocking=True, partitions_def=MILLESIMES,
+                description=f"Suite {SOURCE_SUITE} pour chaque source présente dans le millésime : codes, "
+                            "référentiel, taux, doublons, statuts.",
+                additional_ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
+def source_suites(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
+                  indicator_catalogue: Catalogue, observations: pd.DataFrame) -> dg.AssetCheckResult:
+    # The same rules for every source (data/catalogue/sources.csv), each source recorded on its own line
+    # of the validation report.
+    suite = paths.expectations / SOURCE_SUITE
+    ranges = load_plausible_ranges(paths.catalogue)
+    outcomes = []
+    for source in sorted(observations["source"].unique()):
+        rows = observations[observations["source"] == source]
+        outcome = validate_observations(rows, suite, observation_parameters(indicator_catalogue, source),
+                                        qpv_referential, indicator_catalogue.indicators, ranges)
+        _record(context, paths, f"{source}_suite", "observations", outcome)
+        outcomes.append(outcome)
+    outcome = combine_outcomes(outcomes) if outcomes else ValidationOutcome(suite=suite.stem, rows=0, evaluated=0)
+    return _result(outcome, None)
 
 
 @dg.asset_check(asset="observations", blocking=True, partitions_def=MILLESIMES,

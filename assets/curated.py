@@ -9,7 +9,6 @@ assets are not partitioned: they read every published millésime from the store.
 import dagster as dg
 import pandas as pd
 
-from assets.ingestion import SOURCES
 from pipelines.memory import release_freed_memory
 from pipelines.partitions import MILLESIMES
 from pipelines.resources import (COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report,
@@ -18,8 +17,8 @@ from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_compa
                                          qpv_shares as compute_qpv_shares)
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps, gap_portrait as widen_gaps
+from qpv_observatory.ingest import read_millesime_observations
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
-from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import confirm_series, write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
@@ -30,7 +29,7 @@ from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIM
 # Tables of a millésime, in the store and in the warehouse (one row per millésime and line).
 MILLESIME_TABLES = ("observations", "gaps", "gap_portrait", "comparison_territories", "qpv_shares")
 # Every partitioned asset: a millésime is promoted only when all of them, and their checks, succeeded.
-PARTITIONED_ASSETS = (*(f"{s}_observations" for s in SOURCES), *MILLESIME_TABLES)
+PARTITIONED_ASSETS = MILLESIME_TABLES
 
 
 def reading_only(**columns: tuple[str, ...]) -> dict:
@@ -38,13 +37,17 @@ def reading_only(**columns: tuple[str, ...]) -> dict:
     return {name: dg.AssetIn(metadata={COLUMNS_METADATA: list(names)}) for name, names in columns.items()}
 
 
-@dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées d'un millésime.",
-          ins={f"{s}_observations": dg.AssetIn() for s in SOURCES}, partitions_def=MILLESIMES,
-          io_manager_key=STORE_IO_MANAGER)
-def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, **per_source: pd.DataFrame) -> pd.DataFrame:
+@dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées d'un millésime, "
+                                              "lues dans les fichiers bruts de son manifeste (toutes sources).",
+          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
+def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
+                 indicator_catalogue: Catalogue) -> pd.DataFrame:
     with input_errors_in_report(context, paths, "observations"):
-        combined = combine_observations([per_source[f"{s}_observations"] for s in SOURCES])
-    context.add_output_metadata({"by_status": combined["status"].value_counts().sort_index().to_dict()})
+        manifest = load_manifest(paths.raw, [int(context.partition_key)])
+        combined = read_millesime_observations(paths.raw, manifest, indicator_catalogue)
+    context.add_output_metadata({"by_status": combined["status"].value_counts().sort_index().to_dict(),
+                                 "by_source": combined["source"].value_counts().sort_index().to_dict(),
+                                 "files": sorted(combined["source_file"].unique().tolist())})
     return combined
 
 

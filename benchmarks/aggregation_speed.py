@@ -22,9 +22,8 @@ from pathlib import Path
 from benchmarks.national_data import generate
 from qpv_observatory.aggregation import derive_comparison_territories, qpv_shares
 from qpv_observatory.catalogue import load_catalogue
-from qpv_observatory.ingest import read_referentials, read_source_observations
+from qpv_observatory.ingest import read_millesime_observations, read_referentials
 from qpv_observatory.manifest import load_manifest
-from qpv_observatory.observations import combine_observations
 
 
 def read_millesime(out_dir: Path):
@@ -33,8 +32,7 @@ def read_millesime(out_dir: Path):
     referential = read_referentials(raw, load_manifest(raw, vintages=()))
     vintage = max(int(p.name) for p in raw.iterdir() if p.name.isdigit())
     manifest = load_manifest(raw, [vintage])
-    sources = sorted({entry.source for entry in manifest.files})
-    observations = combine_observations([read_source_observations(raw, manifest, s, catalogue) for s in sources])
+    observations = read_millesime_observations(raw, manifest, catalogue)
     return observations, referential, catalogue.indicators
 
 

@@ -25,15 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.checks import observation_parameters
-from assets.ingestion import SOURCES
+from assets.checks import SOURCE_SUITE, observation_parameters
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory import validation
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.gaps import compute_gaps, gap_portrait
-from qpv_observatory.ingest import read_referentials, read_source_observations
+from qpv_observatory.ingest import read_millesime_observations, read_referentials
 from qpv_observatory.manifest import discover_vintages, load_manifest
-from qpv_observatory.observations import combine_observations
 from qpv_observatory.store import PartitionStore
 from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, validate_frame,
                                         validate_observations)
@@ -98,22 +96,16 @@ def _run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: bo
     manifest = load_manifest(raw_dir, [vintage])
     # The observations suite measures changes from the previous millésime (read here, not timed).
     previous = [v for v in discover_vintages(raw_dir) if v < vintage][-1:]
-    earlier = (combine_observations([read_source_observations(raw_dir, load_manifest(raw_dir, previous), s, catalogue)
-                                     for s in SOURCES])[CHANGE_COLUMNS] if previous else None)
-    per_source = {}
-    for source in SOURCES:
-        with step("read_source_observations"):
-            per_source[source] = read_source_observations(raw_dir, manifest, source, catalogue)
-        outputs[f"observations_{source}"] = per_source[source]
-        if per_source[source].empty:
-            continue
+    earlier = (read_millesime_observations(raw_dir, load_manifest(raw_dir, previous), catalogue)[CHANGE_COLUMNS]
+               if previous else None)
+    with step("read_millesime_observations"):
+        observations = read_millesime_observations(raw_dir, manifest, catalogue)
+    outputs["observations"] = observations
+    for source in sorted(observations["source"].unique()):
         with step("source_suites"):
             outputs[f"suite_{source}"] = outcome_record(validate_observations(
-                per_source[source], EXPECTATIONS / "sources" / f"{source}.json",
+                observations[observations["source"] == source], EXPECTATIONS / SOURCE_SUITE,
                 observation_parameters(catalogue, source), referential, catalogue.indicators, ranges))
-    with step("combine_observations"):
-        observations = combine_observations([per_source[s] for s in SOURCES])
-    outputs["observations"] = observations
     with step("observations_suite"):
         outputs["observations_suite"] = outcome_record(validate_observations(
             observations, EXPECTATIONS / "curated" / "observations.json", observation_parameters(catalogue),
@@ -137,8 +129,7 @@ def _run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: bo
             validate_frame(portrait, EXPECTATIONS / "curated" / "gap_portrait.json"))
     with tempfile.TemporaryDirectory() as folder, step("store_round_trip"):
         store = PartitionStore(Path(folder))
-        tables = {**{f"{s}_observations": per_source[s] for s in SOURCES}, "observations": observations,
-                  "gaps": gaps, "gap_portrait": portrait}
+        tables = {"observations": observations, "gaps": gaps, "gap_portrait": portrait}
         for table, data in tables.items():
             store.write_staged("run", vintage, table, data)
             store.read(vintage, table, run_id="run")

@@ -18,6 +18,10 @@ VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
 # Optional column of source_variables.csv: what the variable gives for its indicator. Counts
 # (numerator, denominator) let rates be aggregated as a ratio of sums; default "value".
 VALUE_ROLE, NUMERATOR_ROLE, DENOMINATOR_ROLE = "value", "numerator", "denominator"
+# Optional columns of source_variables.csv. An empty vintage: the row holds for every millésime.
+# table: the published table the variable is a column of, when one file mixes sources (INSEE's QPV
+# tables: census and Cnaf in « Démographie »); the insee_qpv reader reads the sources from it.
+OPTIONAL_VARIABLE_COLUMNS = ("role", "table")
 VARIABLE_ROLES = (VALUE_ROLE, NUMERATOR_ROLE, DENOMINATOR_ROLE)
 SOURCE_COLUMNS = ("source", "producer", "label_fr")
 ZERO_NOT_AVAILABLE_COLUMNS = ("source", "vintage", "variable", "reason")
@@ -42,11 +46,13 @@ class Catalogue:
 
     def zero_not_available_for(self, source: str, vintage: int) -> frozenset[str]:
         rows = self.zero_not_available
-        rows = rows[(rows["source"] == source) & (rows["vintage"] == vintage)]
+        rows = rows[(rows["source"] == source) & (rows["vintage"].isna() | (rows["vintage"] == vintage))]
         return frozenset(rows["variable"])
 
     def _rows_for(self, source: str, vintage: int) -> pd.DataFrame:
-        return self.variables[(self.variables["source"] == source) & (self.variables["vintage"] == vintage)]
+        """The source's own files' variables (not those of the tables that mix sources)."""
+        variables = self.variables
+        return of_millesime(variables[(variables["source"] == source) & (variables["table"] == "")], vintage)
 
     def variables_for(self, source: str, vintage: int) -> dict[str, str]:
         """File column -> indicator id, for the columns that carry the published value."""
@@ -59,6 +65,26 @@ class Catalogue:
         rows = self._rows_for(source, vintage)
         rows = rows[rows["role"] != VALUE_ROLE]
         return {v: (i, r) for v, i, r in zip(rows["variable"], rows["indicator_id"], rows["role"])}
+
+    def table_rows(self, table: str, vintage: int) -> pd.DataFrame:
+        """The variables of one published table (a file mixing sources, e.g. INSEE's QPV table
+        « Démographie »), each with its source, for one millésime."""
+        return of_millesime(self.variables[self.variables["table"] == table], vintage)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(sorted(t for t in self.variables["table"].unique() if t))
+
+
+def of_millesime(rows: pd.DataFrame, vintage: int) -> pd.DataFrame:
+    """The rows that apply to one millésime: its own, and the rows without a millésime (every
+    millésime) for the variables it does not name (a per-millésime row is only needed where INSEE
+    renamed a variable)."""
+    own = rows[rows["vintage"] == vintage]
+    named = set(zip(own["source"], own["variable"]))
+    default = rows[rows["vintage"].isna()]
+    default = default[[pair not in named for pair in zip(default["source"], default["variable"])]]
+    return pd.concat([own, default]) if len(default) else own
 
 
 def empty_method_breaks() -> pd.DataFrame:
@@ -90,51 +116,77 @@ def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | 
                                   line=int(line), column=column)
 
 
+def _optional_years(frame: pd.DataFrame, column: str, display_name: str) -> pd.Series:
+    """A column of four-digit years where an empty cell means "every millésime" (NA)."""
+    texts = frame[column].str.strip()
+    for text, line in zip(texts, frame["source_row"]):
+        if text and not (text.isdigit() and len(text) == 4):
+            raise SourceFileError(display_name, f"{text!r} n'est pas une année (laisser vide pour tous les millésimes)",
+                                  line=int(line), column=column)
+    return pd.array([int(t) if t else None for t in texts], dtype="Int64")
+
+
+def _check_tables(variables: pd.DataFrame) -> None:
+    """Within a published table, a column name means one thing: one source and indicator per millésime."""
+    rows = variables[variables["table"] != ""]
+    clash = rows[rows.duplicated(["table", "vintage", "variable"], keep="first")]
+    if len(clash):
+        row = clash.iloc[0]
+        raise SourceFileError(f"data/catalogue/{VARIABLES_FILE}", f"variable {row.variable} définie deux fois pour "
+                              f"la table {row.table}", line=int(row.source_row), column="variable")
+
+
 def millesime_rows(path: Path, vintage: int) -> list[list[str]] | None:
     """The header and the rows of one millésime in a file of MILLESIME_ROW_FILES, without line numbers
     (rows added for another millésime move the lines, not what this one reads). None when the file
     cannot be read: ``load_catalogue`` then says what is wrong with it."""
     try:
-        frame = read_delimited(path, f"data/catalogue/{path.name}", MILLESIME_ROW_FILES[path.name])
+        frame = read_delimited(path, f"data/catalogue/{path.name}", MILLESIME_ROW_FILES[path.name], short_rows=True)
     except SourceFileError:
         return None
     frame = frame.drop(columns=LINE_COLUMN)
-    own = frame[frame["vintage"].str.strip() == str(vintage)]
+    own = frame[frame["vintage"].str.strip().isin((str(vintage), ""))]
     return [list(frame.columns), *own.to_numpy().tolist()]
 
 
 def load_catalogue(catalogue_dir: Path) -> Catalogue:
     def read(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-        return read_delimited(catalogue_dir / name, f"data/catalogue/{name}", columns)
+        # Optional trailing columns may be left out of a row (empty).
+        return read_delimited(catalogue_dir / name, f"data/catalogue/{name}", columns, short_rows=True)
 
     sources = read("sources.csv", SOURCE_COLUMNS)
     indicators = read("indicators.csv", INDICATOR_COLUMNS)
     variables = read(VARIABLES_FILE, VARIABLE_COLUMNS)
-    if "role" not in variables.columns:
-        variables["role"] = VALUE_ROLE
+    for column in OPTIONAL_VARIABLE_COLUMNS:
+        if column not in variables.columns:
+            variables[column] = ""
     variables["role"] = variables["role"].str.strip().replace("", VALUE_ROLE)
+    variables["table"] = variables["table"].str.strip()
+    variables["vintage"] = _optional_years(variables, "vintage", f"data/catalogue/{VARIABLES_FILE}")
     _check_allowed(variables, "role", VARIABLE_ROLES, "data/catalogue/source_variables.csv")
     _check_allowed(indicators, "polarity", POLARITIES, "data/catalogue/indicators.csv")
     _check_allowed(indicators, "aggregation", AGGREGATIONS, "data/catalogue/indicators.csv")
     _check_allowed(indicators, "source", set(sources["source"]), "data/catalogue/indicators.csv")
     _check_allowed(variables, "indicator_id", set(indicators["indicator_id"]), "data/catalogue/source_variables.csv")
     _check_allowed(variables, "source", set(sources["source"]), "data/catalogue/source_variables.csv")
-    duplicated = variables[variables.duplicated(["source", "vintage", "variable"], keep="first")]
+    duplicated = variables[variables.duplicated(["source", "vintage", "variable", "table"], keep="first")]
     if len(duplicated):
         row = duplicated.iloc[0]
         raise SourceFileError("data/catalogue/source_variables.csv", f"variable {row.variable} déjà définie pour "
                               f"{row.source} {row.vintage}", line=int(row.source_row))
-    variables = variables.astype({"vintage": "int64"})
+    _check_tables(variables)
     zero_not_available = read(ZERO_NOT_AVAILABLE_FILE, ZERO_NOT_AVAILABLE_COLUMNS)
-    known = set(zip(variables["source"], variables["vintage"].astype(str), variables["variable"]))
+    zero_not_available["vintage"] = _optional_years(zero_not_available, "vintage",
+                                                    f"data/catalogue/{ZERO_NOT_AVAILABLE_FILE}")
+    known = set(zip(variables["source"], variables["variable"]))
     for row in zero_not_available.itertuples():
-        if (row.source, row.vintage, row.variable) not in known:
+        if (row.source, row.variable) not in known:
             raise SourceFileError(f"data/catalogue/{ZERO_NOT_AVAILABLE_FILE}", f"variable {row.variable} absente de "
-                                  f"source_variables.csv pour {row.source} {row.vintage}", line=int(row.source_row))
+                                  f"source_variables.csv pour {row.source}", line=int(row.source_row))
     return Catalogue(
         indicators=indicators.drop(columns="source_row").reset_index(drop=True),
         variables=variables.drop(columns="source_row").reset_index(drop=True),
         sources=sources.drop(columns="source_row").reset_index(drop=True),
-        zero_not_available=zero_not_available.drop(columns="source_row").astype({"vintage": "int64"}).reset_index(drop=True),
+        zero_not_available=zero_not_available.drop(columns="source_row").reset_index(drop=True),
         method_breaks=_load_method_breaks(catalogue_dir, set(sources["source"]), set(indicators["indicator_id"])),
     )

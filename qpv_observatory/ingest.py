@@ -15,11 +15,13 @@ from qpv_observatory.manifest import Manifest, RawFile
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.france_travail import read_defm_communes
 from qpv_observatory.readers.insee_referentials import read_cog_communes, read_epci_composition, read_qpv_correspondence
+from qpv_observatory.readers.insee_qpv import read_insee_qpv
 from qpv_observatory.readers.insee_xlsx import read_insee_wide_xlsx
 from qpv_observatory.readers.referential import Referential, combine_referentials, read_anct_qpv_list
 from qpv_observatory.readers.sig_ville import read_sig_ville_contours, read_sig_ville_wide
 from qpv_observatory.readers.wide import CAF_WIDE, INSEE_COMMUNAL, INSEE_WIDE, WideLayout, read_wide_observations
 
+INSEE_QPV_READER = "insee_qpv"  # reads its catalogue table itself (one file, several sources)
 WIDE_LAYOUTS = {"insee_wide_csv": INSEE_WIDE, "caf_wide_csv": CAF_WIDE, "insee_commune_csv": INSEE_COMMUNAL}
 
 
@@ -50,10 +52,17 @@ REFERENTIAL_READERS = {
 
 
 def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -> pd.DataFrame:
+    if entry.reader == INSEE_QPV_READER:
+        frame = read_insee_qpv(raw_dir / entry.path, entry.display, catalogue, entry.vintage, entry.label, entry.table)
+        return fold_counts(frame, entry.display)
     reader = OBSERVATION_READERS.get(entry.reader)
     if reader is None:
         raise SourceFileError(entry.display, f"lecteur {entry.reader!r} inconnu ; lecteurs disponibles : "
-                                               f"{', '.join(sorted(OBSERVATION_READERS))}")
+                                               f"{', '.join(sorted([*OBSERVATION_READERS, INSEE_QPV_READER]))}")
+    known = set(catalogue.sources["source"])
+    if entry.source not in known:
+        raise SourceFileError(entry.display, f"source {entry.source!r} absente de data/catalogue/sources.csv ; "
+                                               f"sources connues : {', '.join(sorted(known))}")
     variables = catalogue.variables_for(entry.source, entry.vintage)
     if not variables:
         raise SourceFileError(entry.display, f"le catalogue ne décrit aucune variable pour la source "
@@ -64,9 +73,9 @@ def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -
     return fold_counts(frame, entry.display)
 
 
-def read_source_observations(raw_dir: Path, manifest: Manifest, source: str, catalogue: Catalogue) -> pd.DataFrame:
-    """Every file of one source, as one checked frame of observations."""
-    return combine_observations([read_observation_file(raw_dir, e, catalogue) for e in manifest.files_for(source)])
+def read_millesime_observations(raw_dir: Path, manifest: Manifest, catalogue: Catalogue) -> pd.DataFrame:
+    """Every file of the manifest's millésimes, whatever their sources, as one checked frame of observations."""
+    return combine_observations([read_observation_file(raw_dir, e, catalogue) for e in manifest.files])
 
 
 def read_referentials(raw_dir: Path, manifest: Manifest) -> Referential:

@@ -23,6 +23,9 @@ import pandas as pd
 from qpv_observatory.errors import SourceFileError
 
 MANIFEST_NAME = "sources.toml"
+# Readers of files that mix sources: the catalogue's table gives each variable's source, the
+# [[file]] block needs none.
+MULTI_SOURCE_READERS = frozenset({"insee_qpv"})
 RAW_DISPLAY_ROOT = "data/raw"  # how raw files are named to analysts, wherever the folder really is
 
 # Roles of the raw files in the raw_files table.
@@ -39,6 +42,8 @@ class RawFile:
     label: str = ""
     geography: int = 0  # referentials only
     period: str = ""  # quarterly sources: the quarter to read ("2024-T4")
+    table: str = ""  # insee_qpv only: the catalogue table, when the header alone cannot tell
+    level: str = ""  # files of one geographic level (Filosofi per level): the level of every row
 
     @property
     def display(self) -> str:
@@ -107,8 +112,12 @@ def _vintage_files(raw_dir: Path, vintage: int) -> list[RawFile]:
     _refuse_blocks(content, ("referential", "targets"), display,
                    f"les référentiels et les cibles se déclarent dans {display_path(MANIFEST_NAME)}")
     files = []
-    for number, entry in enumerate(_entries(content, "file", ("path", "reader", "source", "label"), raw_dir,
+    for number, entry in enumerate(_entries(content, "file", ("path", "reader", "label"), raw_dir,
                                             str(vintage), display), start=1):
+        if not entry.source and entry.reader not in MULTI_SOURCE_READERS:
+            raise SourceFileError(display, f"bloc [[file]] n°{number} : clé source manquante (seul le lecteur "
+                                           f"{', '.join(sorted(MULTI_SOURCE_READERS))} lit la source de chaque "
+                                           "variable dans le catalogue)")
         declared = content["file"][number - 1].get("vintage", vintage)
         if declared != vintage:
             raise SourceFileError(display, f"bloc [[file]] n°{number} : vintage = {declared!r} alors que le dossier "

@@ -8,10 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assets.ingestion import SOURCES
 from pipelines.definitions import OBSERVATORY_JOB, defs
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.ingest import read_millesime_observations
+from qpv_observatory.manifest import load_manifest
 from qpv_observatory.release import remove_abandoned_staging, staging_dir
 from qpv_observatory.warehouse import DATABASE_NAME, TABLE_DOCS, write_tables
 from tests.conftest import DEMO_RAW, digest_tree, run_on_corrupted_copy, run_pipeline
@@ -20,12 +22,29 @@ from tests.conftest import DEMO_RAW, digest_tree, run_on_corrupted_copy, run_pip
 def test_definitions_load_with_every_asset_in_the_job():
     job = defs.resolve_job_def(OBSERVATORY_JOB)
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert {f"{s}_observations" for s in SOURCES} <= keys
     assert {"observations", "gaps", "gap_portrait", "curated_warehouse", "indicator_charts"} <= keys
 
 
-def test_source_assets_match_the_catalogue_sources():
-    assert set(SOURCES) == set(load_catalogue(PROJECT_ROOT / "data" / "catalogue").sources["source"])
+def test_a_source_added_to_the_catalogue_is_read_and_an_unknown_one_refused(tmp_path):
+    # Sources are data: no list in code to keep in step with data/catalogue/sources.csv.
+    catalogue_dir = tmp_path / "catalogue"
+    shutil.copytree(PROJECT_ROOT / "data" / "catalogue", catalogue_dir)
+    with (catalogue_dir / "sources.csv").open("a", encoding="utf-8") as out:
+        out.write("observatoire_local;Ville de Niort;Observatoire local\n")
+    with (catalogue_dir / "source_variables.csv").open("a", encoding="utf-8") as out:
+        out.write("observatoire_local;2016;PART_FAM_MONO;part_familles_monoparentales_caf\n")
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    manifest = raw / "2016" / "sources.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('source = "cnaf"', 'source = "observatoire_local"'),
+                        encoding="utf-8")
+    catalogue = load_catalogue(catalogue_dir)
+    observations = read_millesime_observations(raw, load_manifest(raw, [2016]), catalogue)
+    assert set(observations["source"]) == {"observatoire_local"} and len(observations) > 0
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"observatoire_local"', '"observatoire_locale"'),
+                        encoding="utf-8")
+    with pytest.raises(SourceFileError, match="source 'observatoire_locale' absente de data/catalogue/sources.csv"):
+        read_millesime_observations(raw, load_manifest(raw, [2016]), catalogue)
 
 
 def test_catalogue_describes_every_published_table(warehouse):

@@ -140,7 +140,7 @@ def test_a_promotion_without_the_tables_of_its_run_keeps_the_millesime(demo_cura
         result = _run_outside_a_refresh(curated, instance, ["promoted_millesime"], "2018")
     assert not result.success
     message = failure_messages(result)
-    assert "promotion refusée" in message and "gaps" in message and "insee_rp_observations" in message
+    assert "promotion refusée" in message and "gaps" in message and "observations" in message
     assert digest_tree(store.partition_dir(2018)) == before
 
 

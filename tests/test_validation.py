@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.ingestion import SOURCES
 from pipelines.resources import PROJECT_ROOT
+from qpv_observatory.manifest import load_manifest
 from qpv_observatory.validation_report import RECORDS_DIR, REPORT_DIR, REPORT_PAGE
+from tests.conftest import DEMO_RAW
 
 CATALOGUE = PROJECT_ROOT / "data" / "catalogue"
 
@@ -27,10 +28,13 @@ DEMO_MILLESIMES = {2013, 2015, 2016, 2017, 2018}
 
 def test_niort_demo_passes_every_blocking_rule(demo_curated):
     records = [json.loads(p.read_text(encoding="utf-8")) for p in (demo_curated / REPORT_DIR / RECORDS_DIR).glob("*.json")]
-    # One per source, observations, gaps and gap_portrait in each millésime; then the referential's and gap_series.
-    per_millesime = {f"{s}_suite" for s in SOURCES} | {"observations_suite", "gaps_suite", "gap_portrait_suite"}
+    # One per source present in the millésime, observations, gaps and gap_portrait in each millésime; then the
+    # referential's and gap_series.
+    sources = {year: {f.source for f in load_manifest(DEMO_RAW, [year]).files} for year in DEMO_MILLESIMES}
+    assert sources[2015] == {"insee_rp", "insee_filosofi"} and sources[2016] == {"cnaf"}
+    per_millesime = {"observations_suite", "gaps_suite", "gap_portrait_suite"}
     assert {(r["name"], r["millesime"]) for r in records} == (
-        {(name, year) for name in per_millesime for year in DEMO_MILLESIMES}
+        {(name, year) for year in DEMO_MILLESIMES for name in per_millesime | {f"{s}_suite" for s in sources[year]}}
         | {("territories_suite", None), ("qpv_links_suite", None), ("gap_series_suite", None)})
     assert len({r["run_id"] for r in records}) == 1  # one report for the whole refresh
     for record in records:
@@ -136,7 +140,7 @@ def test_an_observations_suite_gets_the_prepared_columns_its_rules_read(demo_cur
 
 # --- The lean frame great-expectations gets (engine_frame) and the two passes --------------------
 
-SOURCE_SUITE = PROJECT_ROOT / "expectations" / "sources" / "cnaf.json"
+SOURCE_SUITE = PROJECT_ROOT / "expectations" / "sources" / "source.json"
 
 
 def _faulty_observations() -> pd.DataFrame:
@@ -163,7 +167,8 @@ def _faulty_observations() -> pd.DataFrame:
                         plausible_min=pd.Series([0.0] * len(frame), dtype="Float64"))
 
 
-SOURCE_PARAMETERS = {"indicator_ids": ["nb_allocataires", "part_aah"], "source_indicator_ids": ["nb_allocataires", "part_aah"]}
+SOURCE_PARAMETERS = {"indicator_ids": ["nb_allocataires", "part_aah"], "source_indicator_ids": ["nb_allocataires", "part_aah"],
+                     "source_ids": ["cnaf"]}
 
 
 def _answers(results) -> dict:

@@ -81,7 +81,7 @@ def test_second_millesime_is_refreshed_alone_and_the_first_is_unchanged(raw_2016
                               raise_on_error=True)
         assert second.success and second.refreshed == [2017]
         # Dagster's event log: each partitioned asset materialised once for 2016 (first refresh), once for 2017.
-        for asset in ("cnaf_observations", "observations", "gaps", "gap_portrait", "promoted_millesime"):
+        for asset in ("observations", "gaps", "gap_portrait", "promoted_millesime"):
             assert materialised_partitions(instance, asset) == ["2016", "2017"], asset
         assert sorted(instance.get_dynamic_partitions("millesime")) == ["2016", "2017"]
 

@@ -18,6 +18,7 @@ from pyarrow import csv as pa_csv
 from qpv_observatory.errors import SourceFileError
 
 LINE_COLUMN = "source_row"
+UNNAMED_PREFIX = "__sans_nom_"  # a column whose header cell is empty, until it is dropped
 
 
 def decode_text(data: bytes, display_name: str) -> str:
@@ -41,13 +42,21 @@ def decode_text(data: bytes, display_name: str) -> str:
                                             f"(octet {data[exc.start]:#04x} en position {exc.start})") from None
 
 
-def read_delimited(path: Path, display_name: str, required_columns: tuple[str, ...], sep: str = ";") -> pd.DataFrame:
-    """Read a delimited file into a frame of strings, refusing anything ragged or incomplete."""
+def read_delimited(path: Path, display_name: str, required_columns: tuple[str, ...], sep: str = ";",
+                   short_rows: bool = False) -> pd.DataFrame:
+    """Read a delimited file into a frame of strings, refusing anything ragged or incomplete.
+
+    Columns without a name (Excel's "CSV UTF-8" exports add ~150 of them) are dropped when all their
+    cells are blank, refused otherwise. ``short_rows``: a row may leave out its last fields (empty),
+    as the catalogue's optional columns allow.
+    """
     text = decode_text(path.read_bytes(), display_name)
     if not text.strip():
         raise SourceFileError(display_name, "fichier vide")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     header = [name.strip() for name in next(reader)]
+    unnamed = [index for index, name in enumerate(header) if not name]
+    header = [name or f"{UNNAMED_PREFIX}{index + 1}" for index, name in enumerate(header)]
     if len(header) == 1:
         other = next((s for s in (",", "\t", "|") if s in header[0]), None)
         found = f", le séparateur semble être « {other} »" if other else ""
@@ -55,25 +64,36 @@ def read_delimited(path: Path, display_name: str, required_columns: tuple[str, .
     missing = [c for c in required_columns if c not in header]
     if missing:
         raise SourceFileError(display_name, f"colonne(s) obligatoire(s) absente(s) : {', '.join(missing)} "
-                                            f"(colonnes trouvées : {', '.join(header)})", line=1)
+                                            f"(colonnes trouvées : {', '.join(h for h in header if not h.startswith(UNNAMED_PREFIX))})",
+                              line=1)
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise SourceFileError(display_name, f"colonne(s) en double : {', '.join(duplicated)}", line=1)
-    frame, lines = _arrow_rows(text, sep, header)
+    frame, lines = (None, None) if short_rows else _arrow_rows(text, sep, header)
     if frame is None:
-        frame, lines = _csv_rows(reader, header, display_name)
+        frame, lines = _csv_rows(reader, header, display_name, short_rows)
     if not len(lines):
         raise SourceFileError(display_name, "aucune ligne de données après l'en-tête")
+    for index in unnamed:
+        name = header[index]
+        filled = frame[name].str.strip() != ""
+        if filled.any():
+            raise SourceFileError(display_name, f"colonne n°{index + 1} sans nom d'en-tête mais avec des valeurs",
+                                  line=int(np.asarray(lines)[np.argmax(filled.to_numpy())]))
+    frame = frame.drop(columns=[header[index] for index in unnamed])
     frame[LINE_COLUMN] = lines
     return frame
 
 
-def _csv_rows(reader, header: list[str], display_name: str) -> tuple[pd.DataFrame, list[int]]:
+def _csv_rows(reader, header: list[str], display_name: str,
+              short_rows: bool = False) -> tuple[pd.DataFrame, list[int]]:
     """Rows one by one with the csv module: any file, and the line of whatever is wrong in it."""
     records, lines = [], []
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue  # blank line, e.g. at the end of the file
+        if short_rows and len(row) < len(header):
+            row = row + [""] * (len(header) - len(row))
         if len(row) != len(header):
             raise SourceFileError(display_name, f"{len(row)} champ(s) au lieu de {len(header)} : "
                                                 "ligne tronquée ou séparateur dans une valeur", line=reader.line_num)

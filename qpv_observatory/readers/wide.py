@@ -18,7 +18,7 @@ from qpv_observatory.observations import conform, text_from_codes
 from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.territories import (COMMUNE, EPCI, FRANCE, FRANCE_METRO, QPV, QPV_FRANCE, UNITE_URBAINE,
                                          is_valid_code, level_from_code, normalise_code)
-from qpv_observatory.values import NOT_AVAILABLE, CellParseError, parse_distinct
+from qpv_observatory.values import MISSING, NOT_AVAILABLE, CellParseError, parse_distinct
 
 
 @dataclass(frozen=True)
@@ -61,17 +61,21 @@ def read_wide_observations(path: Path, display_name: str, layout: WideLayout, so
                                   zero_not_available)
 
 
-def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLayout, source: str, vintage: int,
-                           source_label: str, variables: dict[str, str],
-                           zero_not_available: frozenset[str] = frozenset()) -> pd.DataFrame:
+def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLayout, source: str | dict[str, str],
+                           vintage: int, source_label: str, variables: dict[str, str],
+                           zero_not_available: frozenset[str] = frozenset(),
+                           blank_status: str = MISSING) -> pd.DataFrame:
     """Canonical observations from a wide frame of text cells (CSV or XLSX alike).
 
-    ``zero_not_available`` names the variables whose zero the source writes for "not available".
+    ``source``: the file's source, or each variable's when one file mixes sources (INSEE's QPV tables).
+    ``zero_not_available`` names the variables whose zero the source writes for "not available";
+    ``blank_status`` is what an empty cell means in this layout.
     Without a level column, each row's level comes from the form of its code.
     """
     value_columns = [c for c in raw.columns if c in variables]
     if not value_columns:
-        raise SourceFileError(display_name, f"aucune variable connue pour la source {source} millésime {vintage} ; "
+        what = f"la source {source}" if isinstance(source, str) else "cette table"
+        raise SourceFileError(display_name, f"aucune variable connue pour {what} millésime {vintage} ; "
                                             f"attendu au moins une de : {', '.join(sorted(variables))}", line=1)
     codes = _normalised_codes(raw[layout.code_column])
     if layout.level_column:
@@ -107,6 +111,7 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
     # Statuses and markers as codes into a few labels; a zero the source writes for "not available"
     # becomes that status, with its text as marker (the labels after the markers' own).
     status_codes, status_labels = pd.factorize(np.append(parsed.statuses, NOT_AVAILABLE))
+    status_labels = [blank_status if label == MISSING else label for label in status_labels]
     marker_codes, marker_labels = pd.factorize(parsed.markers)
     statuses, markers = status_codes[cell_codes], marker_codes[cell_codes]
     zero_columns = [index for index, column in enumerate(value_columns) if column in zero_not_available]
@@ -135,7 +140,9 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
         "territory_code": text_from_codes(np.tile(code_codes, repeat), code_labels),
         "territory_level": text_from_codes(np.tile(level_codes, repeat), level_labels),
         "year": vintage, "value": values, "status": text_from_codes(statuses, status_labels),
-        "marker": text_from_codes(markers, marker_labels), "source": source, "source_label": source_label,
+        "marker": text_from_codes(markers, marker_labels), "source_label": source_label,
+        "source": source if isinstance(source, str) else text_from_codes(
+            np.repeat(np.arange(repeat), count), [source[c] for c in value_columns]),
         "vintage": vintage, "source_file": display_name, "source_row": np.tile(lines, repeat),
     }))
 
