@@ -11,18 +11,21 @@ import pandas as pd
 
 from pipelines.memory import release_freed_memory
 from pipelines.partitions import MILLESIMES
-from pipelines.resources import (COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, input_errors_in_report,
-                                 publication_lock)
+from pipelines.resources import (COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, in_refresh, input_errors_in_report,
+                                 publication_lock, report_scope)
 from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_comparison_territories,
                                          qpv_shares as compute_qpv_shares)
 from qpv_observatory.catalogue import Catalogue
+from qpv_observatory.commune_context import attribute_commune_context
 from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.ingest import read_millesime_observations
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
+from qpv_observatory.perimeter import left_out_summary_fr, within_perimeter
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import confirm_series, write_gap_series
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
 from qpv_observatory.release import commit_release, copy_made_ahead, current_release, staging_dir
+from qpv_observatory.validation_report import perimeter_outcome, record_outcome
 from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIMES_TABLE, PARQUET_DIR, MillesimeFiles,
                                        YearFiles, write_tables, year_files)
 
@@ -40,12 +43,20 @@ def reading_only(**columns: tuple[str, ...]) -> dict:
 @dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées d'un millésime, "
                                               "lues dans les fichiers bruts de son manifeste (toutes sources).",
           partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
-def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths,
-                 indicator_catalogue: Catalogue) -> pd.DataFrame:
+def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, indicator_catalogue: Catalogue,
+                 qpv_referential: Referential) -> pd.DataFrame:
     with input_errors_in_report(context, paths, "observations"):
         manifest = load_manifest(paths.raw, [int(context.partition_key)])
         combined = read_millesime_observations(paths.raw, manifest, indicator_catalogue)
+        combined, left_out = within_perimeter(combined, manifest.perimeter, qpv_referential)
+        combined = attribute_commune_context(combined, qpv_referential)
+    if len(left_out):
+        report_id, millesime = report_scope(context)
+        record_outcome(paths.validation_report, report_id, "perimetre", "observations",
+                       perimeter_outcome(left_out_summary_fr(left_out), int(left_out["rows"].sum())), millesime,
+                       render=not in_refresh(context))
     context.add_output_metadata({"by_status": combined["status"].value_counts().sort_index().to_dict(),
+                                 "left_out_rows": int(left_out["rows"].sum()) if len(left_out) else 0,
                                  "by_source": combined["source"].value_counts().sort_index().to_dict(),
                                  "files": sorted(combined["source_file"].unique().tolist())})
     return combined

@@ -18,17 +18,29 @@ from qpv_observatory.readers.insee_referentials import read_cog_communes, read_e
 from qpv_observatory.readers.insee_qpv import read_insee_qpv
 from qpv_observatory.readers.insee_xlsx import read_insee_wide_xlsx
 from qpv_observatory.readers.referential import Referential, combine_referentials, read_anct_qpv_list
-from qpv_observatory.readers.sig_ville import read_sig_ville_contours, read_sig_ville_wide
-from qpv_observatory.readers.wide import CAF_WIDE, INSEE_COMMUNAL, INSEE_WIDE, WideLayout, read_wide_observations
+from qpv_observatory.readers.sig_ville import read_anct_qpv_contours, read_sig_ville_contours, read_sig_ville_wide
+from qpv_observatory.readers.wide import (CAF_WIDE, INSEE_COMMUNAL, INSEE_POPULATIONS, INSEE_WIDE, WideLayout,
+                                         read_wide_observations)
+from qpv_observatory.territories import MANIFEST_LEVELS
 
 INSEE_QPV_READER = "insee_qpv"  # reads its catalogue table itself (one file, several sources)
-WIDE_LAYOUTS = {"insee_wide_csv": INSEE_WIDE, "caf_wide_csv": CAF_WIDE, "insee_commune_csv": INSEE_COMMUNAL}
+WIDE_LAYOUTS = {"insee_wide_csv": INSEE_WIDE, "caf_wide_csv": CAF_WIDE, "insee_commune_csv": INSEE_COMMUNAL,
+                "insee_populations_legales_csv": INSEE_POPULATIONS}
 
 
 def _wide_csv(layout: WideLayout, path: Path, display_name: str, entry: RawFile, variables: dict[str, str],
               zero_not_available: frozenset[str]) -> pd.DataFrame:
+    if layout.level_column and entry.level:
+        raise SourceFileError(display_name, f"le lecteur {entry.reader} lit le niveau de chaque ligne dans la colonne "
+                                            f"{layout.level_column} : retirer la clé level du bloc [[file]]")
+    if not layout.level_column and not entry.level:
+        raise SourceFileError(display_name, f"le lecteur {entry.reader} lit un fichier d'un seul niveau : préciser "
+                                            f"level = \"…\" dans le bloc [[file]] ({', '.join(MANIFEST_LEVELS)})")
+    if entry.level and entry.level not in MANIFEST_LEVELS:
+        raise SourceFileError(display_name, f"level = {entry.level!r} inconnu ; niveaux admis : "
+                                            f"{', '.join(MANIFEST_LEVELS)}")
     return read_wide_observations(path, display_name, layout, entry.source, entry.vintage, entry.label, variables,
-                                  zero_not_available)
+                                  zero_not_available, level=entry.level)
 
 
 # The manifest's `reader` name -> function(path, display name, manifest entry, variables, zero-not-available set).
@@ -48,6 +60,7 @@ REFERENTIAL_READERS = {
     "insee_epci_composition": read_epci_composition,
     "anct_qpv_correspondence": read_qpv_correspondence,
     "sig_ville_qpv_contours": read_sig_ville_contours,
+    "anct_qpv_contours": read_anct_qpv_contours,
 }
 
 

@@ -21,6 +21,7 @@ from typing import Iterable
 import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
+from qpv_observatory.perimeter import Perimeter, perimeter_from_manifest
 
 MANIFEST_NAME = "sources.toml"
 # Readers of files that mix sources: the catalogue's table gives each variable's source, the
@@ -58,6 +59,8 @@ class Manifest:
     targets: tuple[RawFile, ...] = ()
     # The sources.toml files read, relative to the raw folder.
     manifests: tuple[str, ...] = ()
+    # The observatory's territory ([perimetre] of the shared sources.toml).
+    perimeter: Perimeter = Perimeter()
 
     def files_for(self, source: str) -> tuple[RawFile, ...]:
         return tuple(f for f in self.files if f.source == source)
@@ -139,6 +142,7 @@ def load_manifest(raw_dir: Path, vintages: Iterable[int] | None = None) -> Manif
         files=tuple(files),
         targets=tuple(_entries(content, "targets", ("path", "reader"), raw_dir, "", display)),
         manifests=(MANIFEST_NAME, *(f"{v}/{MANIFEST_NAME}" for v in chosen)),
+        perimeter=perimeter_from_manifest(content, display),
     )
 
 

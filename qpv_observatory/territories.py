@@ -15,6 +15,8 @@ UNITE_URBAINE = "unite_urbaine"
 QPV_FRANCE = "qpv_france"  # ensemble des QPV de France (national QPV average)
 FRANCE_METRO = "france_metro"
 FRANCE = "france"
+DEPARTEMENT = "departement"
+REGION = "region"
 # Levels derived by the observatory from the ones above.
 COMMUNE_HORS_QPV = "commune_hors_qpv"
 EPCI_HORS_QPV = "epci_hors_qpv"
@@ -29,6 +31,8 @@ LEVEL_LABELS_FR = {
     QPV_FRANCE: "Ensemble des QPV de France",
     FRANCE_METRO: "France métropolitaine",
     FRANCE: "France",
+    DEPARTEMENT: "Département",
+    REGION: "Région",
     COMMUNE_HORS_QPV: "Commune hors QPV",
     EPCI_HORS_QPV: "EPCI hors QPV",
     QPV_CONTRACT: "Ensemble des QPV du contrat",
@@ -40,6 +44,10 @@ QPV_2015_RE = re.compile(rf"^QP{_DEPARTEMENT_3}\d{{3}}$")
 QPV_2024_RE = re.compile(rf"^QN{_DEPARTEMENT_3}\d{{2}}[NMI]$")
 COMMUNE_RE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 EPCI_RE = re.compile(r"^\d{9}$")
+DEPARTEMENT_RE = re.compile(r"^(?:\d{2}|2[AB]|97\d)$")
+REGION_RE = re.compile(r"^\d{2}$")
+# Levels a [[file]] block may declare (level = "…") for a file whose rows are all of one level.
+MANIFEST_LEVELS = (QPV, COMMUNE, EPCI, DEPARTEMENT, REGION, FRANCE_METRO, FRANCE)
 
 
 def qpv_geography(code: str) -> int | None:
@@ -58,6 +66,10 @@ def is_valid_code(code: str, level: str) -> bool:
         return bool(COMMUNE_RE.match(code))
     if level == EPCI:
         return bool(EPCI_RE.match(code))
+    if level == DEPARTEMENT:
+        return bool(DEPARTEMENT_RE.match(code))
+    if level == REGION:
+        return bool(REGION_RE.match(code))
     return bool(code)
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.validation import BLOCKING, SEVERITY_LABELS_FR, ValidationOutcome
+from qpv_observatory.validation import BLOCKING, SEVERITY_LABELS_FR, WARNING, Finding, ValidationOutcome
 
 REPORT_DIR = "validation"
 REPORT_PAGE = "index.html"
@@ -153,3 +153,16 @@ def render_report(report_dir: Path) -> Path:
     page = report_dir / REPORT_PAGE
     _write_atomic(page, "\n".join(parts))
     return page
+
+
+PERIMETER_RULE = "hors du périmètre de l'observatoire ([perimetre] de data/raw/sources.toml) : lignes écartées"
+
+
+def perimeter_outcome(summary: dict[str, str], rows_left_out: int) -> ValidationOutcome:
+    """What the perimeter left out of a millésime's files, as a warning of the validation report
+    (one finding per file: « hors périmètre : 1 342 QPV, 34 800 communes »)."""
+    findings = [Finding(rule=PERIMETER_RULE, expectation="perimetre", severity=WARNING, column=None, file=file,
+                        row=None, value=text) for file, text in summary.items()]
+    return ValidationOutcome(suite="perimetre", rows=rows_left_out, evaluated=1,
+                             failed_rules={PERIMETER_RULE: rows_left_out}, failed_severity={PERIMETER_RULE: WARNING},
+                             findings=findings)

@@ -17,7 +17,8 @@ from qpv_observatory.release import CURRENT
 from qpv_observatory.warehouse import DATABASE_NAME
 
 SHARED = PROJECT_ROOT.parent / "shared"
-NIORT_REFERENCE = SHARED / "reference" / "niort_midterm_2019_tables.csv"
+# The published Niort tables, carried in the project (tests/reference/README.md) so that a clone alone passes.
+NIORT_REFERENCE = PROJECT_ROOT / "tests" / "reference" / "niort_midterm_2019_tables.csv"
 DEMO_RAW = PROJECT_ROOT / "data" / "raw"
 
 

@@ -22,10 +22,8 @@ FILE_TEXT = ("CODGEO;LIBGEO;NIVGEO;DISP_TP6019;NB_PAUVRES;NB_PERS\r\n"
 def catalogue(tmp_path) -> Path:
     folder = tmp_path / "catalogue"
     shutil.copytree(PROJECT_ROOT / "data" / "catalogue", folder)
-    # The role column is optional in the project's file (every variable there is a value).
+    # The role column is optional: the project's rows leave it out (a value), these give it.
     variables = folder / "source_variables.csv"
-    lines = variables.read_text(encoding="utf-8").splitlines()
-    variables.write_text("\n".join([lines[0] + ";role", *(line + ";" for line in lines[1:])]) + "\n", encoding="utf-8")
     with variables.open("a", encoding="utf-8") as f:
         f.write("insee_filosofi;2019;DISP_TP6019;taux_pauvrete;value\n"
                 "insee_filosofi;2019;NB_PAUVRES;taux_pauvrete;numerator\n"

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from tests.conftest import NIORT_REFERENCE
+from tests.conftest import NIORT_REFERENCE, SHARED
 
 # Published (table, indicator label) -> catalogue indicator id: the acceptance mapping.
 PUBLISHED_INDICATORS = {
@@ -108,3 +108,23 @@ def test_pontreau_poverty_at_least_ten_points_below_other_qpv(warehouse):
                                    "WHERE indicator_id = 'taux_pauvrete' AND territory_level = 'qpv'").fetchall())
     assert rates["QP079001"] - rates["QP079003"] >= 10
     assert round(rates["QP079002"] - rates["QP079003"], 6) >= 10
+
+
+@pytest.mark.skipif(not (SHARED / "reference").is_dir(), reason="../shared/reference absent")
+def test_the_carried_reference_is_the_published_one():
+    assert NIORT_REFERENCE.read_bytes() == (SHARED / "reference" / NIORT_REFERENCE.name).read_bytes()
+
+
+def test_the_real_demographie_tables_give_niort_2019_and_2020(warehouse):
+    rows = warehouse.execute(
+        "SELECT millesime, territory_code, value, source FROM observations WHERE indicator_id = 'population' "
+        "AND millesime IN (2019, 2020) ORDER BY ALL").fetchall()
+    # POP_MUN of the three QPV, and Niort's POP_COM attributed once to the commune (INSEE's tables 2019, 2020).
+    expected = [("79191", 57393.0), ("QP079001", 2791.0), ("QP079002", 1320.0), ("QP079003", 1731.0)]
+    assert rows == [(year, code, value, "insee_rp") for year in (2019, 2020) for code, value in expected]
+    share = warehouse.execute("SELECT millesime, round(share, 1) FROM qpv_shares WHERE indicator_id = 'population' "
+                              "AND territory_code = '79191' AND millesime = 2020").fetchall()
+    assert share == [(2020, 10.2)]  # POP_COM_QP 5,842 of POP_COM 57,393
+    national = warehouse.execute("SELECT value FROM observations WHERE territory_code = 'FRQP' AND "
+                                 "indicator_id = 'population' AND millesime = 2019").fetchall()
+    assert national == [(5019573.0,)]  # the Ensemble row: all QPV of France, kept outside the perimeter

@@ -15,6 +15,7 @@ from qpv_observatory.readers.xlsx import read_xlsx_table
 from qpv_observatory.territories import COMMUNE, EPCI, QPV, is_valid_code, normalise_code, qpv_geography
 
 COG_COLUMNS = ("TYPECOM", "COM", "LIBELLE")
+COG_COMMUNE_TYPES = ("COM", "ARM")  # communes and municipal arrondissements
 EPCI_COMPOSITION_COLUMNS = ("EPCI", "LIBEPCI", "CODGEO", "LIBGEO")
 EPCI_COMPOSITION_SHEET = "Composition_communale"
 NO_EPCI = "ZZZZZZZZZ"  # commune outside any EPCI (îles mono-communales)
@@ -34,10 +35,11 @@ def _check_codes(frame: pd.DataFrame, column: str, level: str, where: str) -> pd
 
 
 def read_cog_communes(path: Path, display_name: str, geography: int = 0) -> Referential:
-    """COG ``TYPECOM,COM,...,LIBELLE``: current communes only (TYPECOM = COM); delegated and
-    associated communes and arrondissements share codes and are left out."""
+    """COG ``TYPECOM,COM,...,LIBELLE``: current communes (TYPECOM = COM) and the municipal
+    arrondissements of Paris, Lyon and Marseille (ARM), in which INSEE publishes their figures and
+    their QPV lie; delegated and associated communes share their codes with a commune: left out."""
     raw = read_delimited(path, display_name, COG_COLUMNS, sep=",")
-    communes = raw[raw["TYPECOM"].str.strip() == "COM"]
+    communes = raw[raw["TYPECOM"].str.strip().isin(COG_COMMUNE_TYPES)]
     codes = _check_codes(communes, "COM", COMMUNE, display_name)
     territories = pd.DataFrame({"territory_code": codes, "territory_level": COMMUNE,
                                 "name": communes["LIBELLE"].str.strip()})[TERRITORY_COLUMNS]

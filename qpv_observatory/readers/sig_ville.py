@@ -13,7 +13,8 @@ import pandas as pd
 
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.readers.delimited import read_delimited
-from qpv_observatory.readers.referential import LINK_COLUMNS, TERRITORY_COLUMNS, Referential
+from qpv_observatory.readers.referential import (LINK_COLUMNS, TERRITORY_COLUMNS, Referential, qpv_link_rows,
+                                                 referential_from_links)
 from qpv_observatory.readers.wide import SIG_VILLE_WIDE, observations_from_wide
 from qpv_observatory.territories import COMMUNE, QPV, is_valid_code, normalise_code, qpv_geography
 
@@ -56,3 +57,25 @@ def read_sig_ville_contours(path: Path, display_name: str, geography: int) -> Re
     # No EPCI in the contours: the EPCI composition referential fills it in when declared.
     links = frame[["qpv", "commune"]].set_axis(LINK_COLUMNS[:2], axis=1).assign(epci_code=None, geography=geography)
     return Referential(territories.reset_index(drop=True), links.drop_duplicates().reset_index(drop=True))
+
+
+ANCT_CONTOUR_PROPERTIES = ("code_qp", "lib_qp", "insee_com", "lib_com")
+
+
+def read_anct_qpv_contours(path: Path, display_name: str, geography: int) -> Referential:
+    """ANCT QPV contours (``QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson``): each QPV's communes
+    from the properties ``code_qp, lib_qp, insee_com, lib_com`` and, when given, ``siren_epci``."""
+    try:
+        features = json.loads(path.read_text(encoding="utf-8-sig"))["features"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise SourceFileError(display_name, f"GeoJSON attendu (FeatureCollection avec « features ») : {exc}") from None
+    records = []
+    for number, feature in enumerate(features, start=1):
+        properties = feature.get("properties") or {}
+        missing = [p for p in ANCT_CONTOUR_PROPERTIES if p not in properties]
+        if missing:
+            raise SourceFileError(display_name, f"entité n°{number} : propriété(s) absente(s) {', '.join(missing)} ; "
+                                                f"attendu : {', '.join(ANCT_CONTOUR_PROPERTIES)}")
+        records.append((number, properties["code_qp"], properties["lib_qp"], properties["insee_com"],
+                        properties["lib_com"], properties.get("siren_epci"), properties.get("lib_epci")))
+    return referential_from_links(qpv_link_rows(records, display_name, geography, "entité"), geography)

@@ -6,7 +6,7 @@ map, never from code: INSEE renames variables between vintages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,12 @@ INSEE_WIDE = WideLayout("CODGEO", "LIBGEO", "NIVGEO", {
     "QP": QPV, "QPV": QPV, "COM": COMMUNE, "EPCI": EPCI, "UU": UNITE_URBAINE,
     "FRQP": QPV_FRANCE, "ENSQP": QPV_FRANCE, "ENSQPV": QPV_FRANCE,
     "FRMETRO": FRANCE_METRO, "METRO": FRANCE_METRO, "FRANCE": FRANCE, "FR": FRANCE})
-# INSEE communal files (Filosofi, dossier complet): CODGEO only, the level is read from the code.
+# INSEE files of one level (Filosofi communal or per level, dossier complet): CODGEO only, the level
+# declared in the manifest (level = "commune"...).
 INSEE_COMMUNAL = WideLayout("CODGEO", "", "", {})
+# INSEE populations légales (donnees_communes.csv): COM is the commune's code.
+INSEE_POPULATIONS = WideLayout("COM", "", "", {})
+DECLARED_LEVEL = "__niveau_declare"
 # SIG Ville extracts: one row per QPV, ',' separator and '.' decimals.
 SIG_VILLE_WIDE = WideLayout("code_qp", "nom_qp", "", {}, other_columns=("nom_commune",), sep=",")
 CAF_WIDE = WideLayout("Code_Territoire", "Libelle_Territoire", "Type_Territoire",
@@ -50,15 +54,22 @@ CAF_WIDE = WideLayout("Code_Territoire", "Libelle_Territoire", "Type_Territoire"
 
 def read_wide_observations(path: Path, display_name: str, layout: WideLayout, source: str, vintage: int,
                            source_label: str, variables: dict[str, str],
-                           zero_not_available: frozenset[str] = frozenset()) -> pd.DataFrame:
+                           zero_not_available: frozenset[str] = frozenset(), level: str = "") -> pd.DataFrame:
     """Read one wide file into canonical observations.
 
     ``variables`` maps the file's column names to indicator ids for this source and vintage.
     Columns absent from the map are ignored; a file with none of them is refused.
+    ``level``: the level of every row, as the manifest declares it (a file of one level, without a
+    level column); an empty cell is then a figure INSEE did not publish.
     """
     raw = read_delimited(path, display_name, layout.id_columns, sep=layout.sep)
+    if not level:
+        return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
+                                      zero_not_available)
+    raw[DECLARED_LEVEL] = level
+    layout = replace(layout, level_column=DECLARED_LEVEL, levels={level: level})
     return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
-                                  zero_not_available)
+                                  zero_not_available, blank_status=NOT_AVAILABLE)
 
 
 def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLayout, source: str | dict[str, str],

@@ -1,0 +1,167 @@
+"""The observatory's territory, declared once in data/raw/sources.toml::
+
+    [perimetre]
+    epci = ["200041317"]          # or communes = [...], departements = [...], or france = true
+
+National files (INSEE's QPV tables, Filosofi for every commune...) are read as published; their
+rows outside the territory are left out and counted, never errors. Inside it, an unknown code is
+still an error: a code the referential does not know is kept (and refused by the source suite)
+when the perimeter itself names it or its département (``departements = [...]``); a perimeter
+given by EPCI or communes cannot tell where an unknown QPV lies, and counts it as outside. Rows of
+the national levels are always kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from qpv_observatory.errors import SourceFileError
+from qpv_observatory.formatting import format_fr
+from qpv_observatory.readers.referential import Referential
+from qpv_observatory.territories import (COMMUNE, DEPARTEMENT, EPCI, QPV, LEVEL_LABELS_FR, is_valid_code,
+                                         qpv_geography)
+
+PERIMETER_KEY = "perimetre"
+LEFT_OUT_COLUMNS = ["source_file", "territory_level", "territories", "rows"]
+
+
+@dataclass(frozen=True)
+class Perimeter:
+    epci: tuple[str, ...] = ()
+    communes: tuple[str, ...] = ()
+    departements: tuple[str, ...] = ()
+    france: bool = False
+
+    @property
+    def limited(self) -> bool:
+        """Whether rows may fall outside it (not declared, or all of France: every row is inside)."""
+        return not self.france and bool(self.epci or self.communes or self.departements)
+
+
+def perimeter_from_manifest(content: dict, display: str) -> Perimeter:
+    """The [perimetre] table of the shared manifest; none declared: every row must be known."""
+    table = content.get(PERIMETER_KEY)
+    if table is None:
+        return Perimeter()
+    if not isinstance(table, dict):
+        raise SourceFileError(display, "[perimetre] doit être une table : epci = [...], communes = [...], "
+                                       "departements = [...] ou france = true")
+    unknown = sorted(set(table) - {"epci", "communes", "departements", "france"})
+    if unknown:
+        raise SourceFileError(display, f"[perimetre] : clé(s) inconnue(s) {', '.join(unknown)} ; admises : epci, "
+                                       "communes, departements, france")
+    if "france" in table and not isinstance(table["france"], bool):
+        raise SourceFileError(display, "[perimetre] : france = true ou false")
+    lists = {}
+    for key, level in (("epci", EPCI), ("communes", COMMUNE), ("departements", DEPARTEMENT)):
+        values = table.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise SourceFileError(display, f"[perimetre] : {key} = une liste de codes entre guillemets "
+                                           f"(ex. {key} = [\"{'200041317' if level == EPCI else '79191' if level == COMMUNE else '79'}\"])")
+        bad = [v for v in values if not is_valid_code(v.strip().upper(), level)]
+        if bad:
+            raise SourceFileError(display, f"[perimetre] : {', '.join(map(repr, bad))} n'est pas un code {level}")
+        lists[key] = tuple(v.strip().upper() for v in values)
+    perimeter = Perimeter(**lists, france=table.get("france", False))
+    if not perimeter.france and not perimeter.limited:
+        raise SourceFileError(display, "[perimetre] vide : déclarer epci, communes, departements ou france = true")
+    return perimeter
+
+
+def departement_of_commune(code: str) -> str:
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def departement_of_qpv(code: str) -> str:
+    """QP079001 -> 79, QN02A01M -> 2A, QP971001 -> 971."""
+    written = code[2:5]
+    return written if written.startswith("97") else written[1:]
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The codes inside a perimeter, as the referential knows them."""
+    qpv: frozenset[str]
+    communes: frozenset[str]
+    epci: frozenset[str]
+    departements: frozenset[str]
+    known_qpv: frozenset[str]
+    known_communes: frozenset[str]
+    declared: Perimeter
+
+
+def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
+    links, composition = referential.qpv_links, referential.commune_epci
+    territories = referential.territories
+    known_communes = set(territories.loc[territories["territory_level"] == COMMUNE, "territory_code"])
+    known_communes |= set(links["commune_code"].dropna()) | set(composition["commune_code"].dropna())
+    communes = set(perimeter.communes)
+    communes |= set(composition.loc[composition["epci_code"].isin(perimeter.epci), "commune_code"])
+    communes |= set(links.loc[links["epci_code"].isin(perimeter.epci), "commune_code"].dropna())
+    communes |= {c for c in known_communes if departement_of_commune(c) in perimeter.departements}
+    epci = set(perimeter.epci) | set(composition.loc[composition["commune_code"].isin(communes), "epci_code"])
+    epci |= set(links.loc[links["commune_code"].isin(communes), "epci_code"].dropna())
+    qpv = set(links.loc[links["commune_code"].isin(communes), "qpv_code"])
+    known_qpv = set(links["qpv_code"]) | set(territories.loc[territories["territory_level"] == QPV, "territory_code"])
+    departements = set(perimeter.departements) | {departement_of_commune(c) for c in communes}
+    return Territory(frozenset(qpv), frozenset(communes), frozenset(epci), frozenset(departements),
+                     frozenset(known_qpv), frozenset(known_communes), perimeter)
+
+
+def _inside(code: str, level: str, territory: Territory) -> bool:
+    if level == QPV:
+        if code in territory.known_qpv:
+            return code in territory.qpv
+        # A malformed code is kept: the source suite names it.
+        return qpv_geography(code) is None or departement_of_qpv(code) in territory.declared.departements
+    if level == COMMUNE:
+        if code in territory.known_communes:
+            return code in territory.communes
+        return (not is_valid_code(code, COMMUNE) or code in territory.declared.communes
+                or departement_of_commune(code) in territory.declared.departements)
+    if level == EPCI:
+        return code in territory.epci
+    if level == DEPARTEMENT:
+        return code in territory.departements
+    return True  # regions, unités urbaines, the national levels
+
+
+def within_perimeter(observations: pd.DataFrame, perimeter: Perimeter,
+                     referential: Referential) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The observations inside the perimeter, and what was left out: per file and level, how many
+    territories and rows (LEFT_OUT_COLUMNS)."""
+    if not perimeter.limited or observations.empty:
+        return observations, pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    territory = territory_of(perimeter, referential)
+    # Decided once per distinct (code, level): national files repeat each code for every variable.
+    pairs = observations[["territory_code", "territory_level"]].astype(str)
+    keys = pairs["territory_level"] + "\x1f" + pairs["territory_code"]
+    codes, distinct = pd.factorize(keys)
+    inside = np.array([_inside(code, level, territory) for level, _, code in (d.partition("\x1f") for d in distinct)],
+                      dtype=bool)
+    keep = inside[codes]
+    if keep.all():
+        return observations, pd.DataFrame(columns=LEFT_OUT_COLUMNS)
+    out = observations.loc[~keep, ["source_file", "territory_level", "territory_code"]]
+    left_out = (out.groupby(["source_file", "territory_level"], sort=True)
+                .agg(territories=("territory_code", "nunique"), rows=("territory_code", "size")).reset_index())
+    return observations[keep].reset_index(drop=True), left_out[LEFT_OUT_COLUMNS]
+
+
+COUNT_LABELS_FR = {QPV: ("QPV", "QPV"), COMMUNE: ("commune", "communes"), EPCI: ("EPCI", "EPCI"),
+                   DEPARTEMENT: ("département", "départements")}
+
+
+def left_out_summary_fr(left_out: pd.DataFrame) -> dict[str, str]:
+    """Per file, what a person reads: « hors périmètre : 1 342 QPV, 34 800 communes »."""
+    summary = {}
+    for file, rows in left_out.groupby("source_file", sort=True):
+        parts = []
+        for level, count in zip(rows["territory_level"], rows["territories"]):
+            one, many = COUNT_LABELS_FR.get(level, (LEVEL_LABELS_FR.get(level, level),) * 2)
+            parts.append(f"{format_fr(count, 0)} {one if count == 1 else many}")
+        summary[file] = "hors périmètre : " + ", ".join(parts)
+    return summary
