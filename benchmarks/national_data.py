@@ -775,6 +775,7 @@ class FileBlock:
     vintage: int
     label: str
     period: str = ""
+    level: str = ""  # files of one level (insee_commune_csv)
 
 
 def _wide_file(path: Path, territories: Territories, indicators: list[Indicator], year: int,
@@ -874,7 +875,8 @@ def write_vintage(raw_dir: Path, territories: Territories, indicators: list[Indi
             for path, reader, layout, selection in files:
                 tally.add(_wide_file(folder / path, territories, chosen, year, figures, selection, layout,
                                      "utf-8-sig", rng))
-                blocks.append(FileBlock(path, reader, source, year, label))
+                blocks.append(FileBlock(path, reader, source, year, label,
+                                        level="commune" if reader == "insee_commune_csv" else ""))
         elif source == FRANCE_TRAVAIL:
             path = f"france_travail/defm_communes_{year}.csv"
             tally.add(_defm_file(folder / path, territories, chosen, year, figures["commune"], rng))
@@ -896,6 +898,7 @@ def write_vintage(raw_dir: Path, territories: Territories, indicators: list[Indi
         manifest += ["[[file]]", f'path = "{block.path}"', f'reader = "{block.reader}"', f'source = "{block.source}"',
                      f"vintage = {block.vintage}", f'label = "{block.label}"']
         manifest += [f'period = "{block.period}"'] if block.period else []
+        manifest += [f'level = "{block.level}"'] if block.level else []
         manifest.append("")
     (folder / "sources.toml").write_text("\n".join(manifest), encoding="utf-8")
     return tally

@@ -6,9 +6,9 @@
 National files (INSEE's QPV tables, Filosofi for every commune...) are read as published; their
 rows outside the territory are left out and counted, never errors. Inside it, an unknown code is
 still an error: a code the referential does not know is kept (and refused by the source suite)
-when the perimeter itself names it or its département (``departements = [...]``); a perimeter
-given by EPCI or communes cannot tell where an unknown QPV lies, and counts it as outside. Rows of
-the national levels are always kept.
+when it lies in a département of the territory. So the referential lists every QPV of these
+départements (the ANCT list does), and a mistyped QPV code is refused, not left out. Rows of the
+national levels are always kept.
 """
 
 from __future__ import annotations
@@ -90,7 +90,6 @@ class Territory:
     departements: frozenset[str]
     known_qpv: frozenset[str]
     known_communes: frozenset[str]
-    declared: Perimeter
 
 
 def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
@@ -108,7 +107,7 @@ def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
     known_qpv = set(links["qpv_code"]) | set(territories.loc[territories["territory_level"] == QPV, "territory_code"])
     departements = set(perimeter.departements) | {departement_of_commune(c) for c in communes}
     return Territory(frozenset(qpv), frozenset(communes), frozenset(epci), frozenset(departements),
-                     frozenset(known_qpv), frozenset(known_communes), perimeter)
+                     frozenset(known_qpv), frozenset(known_communes))
 
 
 def _inside(code: str, level: str, territory: Territory) -> bool:
@@ -116,12 +115,11 @@ def _inside(code: str, level: str, territory: Territory) -> bool:
         if code in territory.known_qpv:
             return code in territory.qpv
         # A malformed code is kept: the source suite names it.
-        return qpv_geography(code) is None or departement_of_qpv(code) in territory.declared.departements
+        return qpv_geography(code) is None or departement_of_qpv(code) in territory.departements
     if level == COMMUNE:
         if code in territory.known_communes:
             return code in territory.communes
-        return (not is_valid_code(code, COMMUNE) or code in territory.declared.communes
-                or departement_of_commune(code) in territory.declared.departements)
+        return not is_valid_code(code, COMMUNE) or departement_of_commune(code) in territory.departements
     if level == EPCI:
         return code in territory.epci
     if level == DEPARTEMENT:

@@ -27,10 +27,10 @@ def raw(tmp_path):
 
 
 def test_millesimes_are_four_digit_folders_with_a_manifest(raw):
-    (raw / "2020").mkdir()  # no sources.toml: not a millésime
+    (raw / "2021").mkdir()  # no sources.toml: not a millésime
     (raw / "archives").mkdir()
     (raw / "archives" / "sources.toml").write_text("", encoding="utf-8")
-    assert discover_vintages(raw) == (2013, 2015, 2016, 2017, 2018)
+    assert discover_vintages(raw) == (2013, 2015, 2016, 2017, 2018, 2019, 2020)
     manifest = load_manifest(raw)
     assert [f.path for f in manifest.files_for("cnaf")] == ["2016/cnaf/cnaf2016_allocataires_qpv_niort.csv",
                                                              "2017/cnaf/cnaf2017_allocataires_qpv_niort.csv"]
@@ -77,7 +77,7 @@ def test_raw_file_table_gives_size_checksum_reader_and_role(raw):
     assert (row.reader, row.source, row.vintage, row.role) == ("caf_wide_csv", "cnaf", 2017, "file")
     assert table.loc["data/raw/referentiels/qpv_2015_anct_niort.csv", "role"] == "referential"
     assert table.loc["data/raw/2013/sources.toml", "role"] == "manifest"
-    assert (table["role"] == "targets").sum() == 3 and (table["role"] == "file").sum() == 7
+    assert (table["role"] == "targets").sum() == 3 and (table["role"] == "file").sum() == 9
 
 
 def test_fingerprint_follows_the_millesime_s_own_inputs(raw, tmp_path):

@@ -30,7 +30,7 @@ def test_qpv_share_of_niort_and_of_the_agglomeration(warehouse):
 def test_niort_outside_its_qpv_in_the_gap_table(warehouse):
     rows = warehouse.execute(
         "SELECT qpv_code, comparison_code, comparison_value, ratio FROM gaps WHERE indicator_id = 'population' "
-        "AND comparison_level = 'commune_hors_qpv' ORDER BY qpv_code").fetchall()
+        "AND comparison_level = 'commune_hors_qpv' AND year = 2013 ORDER BY qpv_code").fetchall()
     assert [r[0] for r in rows] == ["QP079001", "QP079002", "QP079003"]
     assert {(r[1], r[2]) for r in rows} == {("79191-HORS-QPV", 57393.0 - 5842.0)}
 

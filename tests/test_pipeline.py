@@ -55,11 +55,17 @@ def test_catalogue_describes_every_published_table(warehouse):
 
 
 def test_every_observation_points_back_to_its_raw_line(warehouse):
-    rows = warehouse.execute("SELECT source_file, source_row, indicator_id, territory_code FROM observations").fetchall()
-    assert len(rows) == 79  # 78 published cells of the Niort tables + Niort population 2013
-    for source_file, source_row, _, code in rows:
-        lines = (PROJECT_ROOT / source_file).read_bytes().splitlines()
-        assert code.encode() in lines[source_row - 1]
+    rows = warehouse.execute("SELECT source_file, source_row, territory_code, territory_level, value "
+                             "FROM observations").fetchall()
+    # 78 published cells of the Niort tables + Niort population 2013; 93 cells of INSEE's Démographie tables
+    # 2019 and 2020 for the three QPV and all QPV of France, and Niort's population taken from them.
+    assert len(rows) == 172
+    for source_file, source_row, code, level, value in rows:
+        line = (PROJECT_ROOT / source_file).read_bytes().splitlines()[source_row - 1]
+        if level == "qpv_france":  # INSEE's first row, all QPV of France
+            assert line.startswith(b"Ensemble;")
+        elif code.encode() not in line:  # the commune's population, read on the row of one of its QPV (POP_COM)
+            assert level == "commune" and line.startswith(b"QP079") and f";{value:.0f};".encode() in line
 
 
 def test_two_runs_write_identical_tables(demo_curated, tmp_path):
@@ -110,7 +116,10 @@ def test_cli_runs_the_demo_and_prints_where_outputs_are(tmp_path):
     assert "telemetry:\n  enabled: false" in settings
     assert "class: PooledSqliteEventLogStorage" in settings  # the run history through connections kept open
     assert "Telemetry" not in done.stdout
-    assert (tmp_path / DATABASE_NAME).is_file() and len(list((tmp_path / "charts").glob("*.png"))) == 16
+    # One chart per indicator, year and source of the gap portrait.
+    portrait = pd.read_parquet(tmp_path / "parquet" / "gap_portrait", columns=["indicator_id", "year", "source"])
+    charts = {p.stem for p in (tmp_path / "charts").glob("*.png")}
+    assert (tmp_path / DATABASE_NAME).is_file() and len(charts) == len(portrait.drop_duplicates()) > 16
 
 
 def test_cli_reports_bad_input_with_file_and_line(tmp_path):

@@ -110,14 +110,15 @@ def test_filosofi_communal_file(tmp_path, encoding, bom):
     assert set(obs["territory_level"]) == {"commune"} and len(obs) == 4
 
 
-def test_cog_keeps_current_communes_only(tmp_path):
+def test_cog_keeps_communes_and_municipal_arrondissements(tmp_path):
     text = ("TYPECOM,COM,REG,DEP,CTCD,ARR,TNCC,NCC,NCCENR,LIBELLE,CAN,COMPARENT\n"
             "COM,79191,75,79,79D,792,0,NIORT,Niort,Niort,7999,\n"
             "COMD,79083,75,79,79D,792,0,CHAURAY,Chauray,Chauray,,79191\n"
             "COM,2A004,94,2A,20D,2A1,0,AJACCIO,Ajaccio,Ajaccio,2A98,\n"
             "ARM,13201,93,13,13D,,0,MARSEILLE 1ER,Marseille 1er,Marseille 1er Arrondissement,,13055\n")
     ref = read_cog_communes(write_text(tmp_path, "cog.csv", text), "data/raw/cog.csv")
-    assert dict(zip(ref.territories["territory_code"], ref.territories["name"])) == {"79191": "Niort", "2A004": "Ajaccio"}
+    assert dict(zip(ref.territories["territory_code"], ref.territories["name"])) == {
+        "79191": "Niort", "2A004": "Ajaccio", "13201": "Marseille 1er Arrondissement"}  # not the delegated commune
     with pytest.raises(SourceFileError, match="TYPECOM"):
         read_cog_communes(write_text(tmp_path, "cog.csv", text.replace("TYPECOM", "TYPE")), "data/raw/cog.csv")
 

@@ -9,9 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.resources import PROJECT_ROOT
-from qpv_observatory.manifest import load_manifest
 from qpv_observatory.validation_report import RECORDS_DIR, REPORT_DIR, REPORT_PAGE
-from tests.conftest import DEMO_RAW
 
 CATALOGUE = PROJECT_ROOT / "data" / "catalogue"
 
@@ -23,19 +21,24 @@ def _records(demo_curated, name: str) -> list[dict]:
     return [r for r in records if r["name"] == name]
 
 
-DEMO_MILLESIMES = {2013, 2015, 2016, 2017, 2018}
+DEMO_MILLESIMES = {2013, 2015, 2016, 2017, 2018, 2019, 2020}
+# Millésimes read from national files (INSEE's Démographie tables): rows outside the territory counted.
+NATIONAL_FILE_MILLESIMES = {2019, 2020}
 
 
 def test_niort_demo_passes_every_blocking_rule(demo_curated):
     records = [json.loads(p.read_text(encoding="utf-8")) for p in (demo_curated / REPORT_DIR / RECORDS_DIR).glob("*.json")]
     # One per source present in the millésime, observations, gaps and gap_portrait in each millésime; then the
     # referential's and gap_series.
-    sources = {year: {f.source for f in load_manifest(DEMO_RAW, [year]).files} for year in DEMO_MILLESIMES}
+    observations = pd.read_parquet(demo_curated / "parquet" / "observations", columns=["millesime", "source"])
+    sources = observations.groupby("millesime")["source"].agg(set).to_dict()
     assert sources[2015] == {"insee_rp", "insee_filosofi"} and sources[2016] == {"cnaf"}
+    assert sources[2020] == {"insee_rp", "cnaf"}  # one file, two sources
     per_millesime = {"observations_suite", "gaps_suite", "gap_portrait_suite"}
     assert {(r["name"], r["millesime"]) for r in records} == (
         {(name, year) for year in DEMO_MILLESIMES for name in per_millesime | {f"{s}_suite" for s in sources[year]}}
-        | {("territories_suite", None), ("qpv_links_suite", None), ("gap_series_suite", None)})
+        | {("territories_suite", None), ("qpv_links_suite", None), ("gap_series_suite", None)}
+        | {("perimetre", year) for year in NATIONAL_FILE_MILLESIMES})
     assert len({r["run_id"] for r in records}) == 1  # one report for the whole refresh
     for record in records:
         assert record["status"] != "failed", record["findings"][:3]
@@ -51,11 +54,16 @@ def test_tableau_6_raises_the_plausibility_warning(demo_curated):
     assert all(f["severity"] == "warning" for f in findings)
 
 
-def test_secret_markers_are_counted_and_report_is_written(demo_curated):
+def test_secret_markers_are_counted_and_report_is_written(demo_curated, warehouse):
     records = _records(demo_curated, "observations_suite")
     assert {r["millesime"] for r in records} == DEMO_MILLESIMES
-    assert sum(r["status_counts"].get("not_available", 0) for r in records) == 1
-    assert sum(sum(r["status_counts"].values()) for r in records) == 79
+    published = dict(warehouse.execute("SELECT status, count(*) FROM observations GROUP BY status").fetchall())
+    # One "nd" in the Niort tables; the other "not available" are cells INSEE left empty in its 2019-2020 tables.
+    unpublished = warehouse.execute("SELECT count(*) FROM observations WHERE status = 'not_available' "
+                                    "AND millesime IN (2019, 2020) AND marker IS NULL").fetchone()[0]
+    assert sum(r["status_counts"].get("not_available", 0) for r in records) == published["not_available"] == 1 + unpublished
+    assert unpublished > 0
+    assert sum(sum(r["status_counts"].values()) for r in records) == sum(published.values())
     page = (demo_curated / REPORT_DIR / REPORT_PAGE).read_text(encoding="utf-8")
     assert "Rapport de validation" in page and "part_aah" in page and "<th>millésime</th>" in page
 
@@ -154,7 +162,7 @@ def _faulty_observations() -> pd.DataFrame:
         ("part_aah", "QP079001", "qpv", "ok", 10.0, "%", True),  # duplicate of the first row
         ("part_aah", "79999", "commune", "ok", 120.0, "%", False),  # unknown commune, rate > 100
         ("part_aah", "79048", "commune", None, 2.0, "%", True),  # no status, but a value
-        ("part_aah", "75", "region", "confidentiel", None, "%", True),  # unknown status and level
+        ("part_aah", "790480101", "iris", "confidentiel", None, "%", True),  # unknown status and level
         (None, "79191", "commune", "ok", 5.0, "nb", True),  # no indicator
     ]
     frame = pd.DataFrame(rows, columns=["indicator_id", "territory_code", "territory_level", "status", "value",
