@@ -5,6 +5,8 @@ import pandas as pd
 
 from pipelines.resources import ObservatoryPaths
 from qpv_observatory.catalogue import Catalogue
+from qpv_observatory.manifest import load_manifest
+from qpv_observatory.perimeter import qpv_links_inside
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.release import staging_dir
 
@@ -20,7 +22,8 @@ def evaluation_report(context: dg.AssetExecutionContext, paths: ObservatoryPaths
     vintages = paths.published_vintages()
     gap_portrait = paths.store.read_table("gap_portrait", vintages)
     gaps = paths.store.read_table("gaps", vintages)
-    contracts = contracts_from_referential(qpv_referential.qpv_links, qpv_referential.territories)
+    perimeter = load_manifest(paths.raw, vintages=()).perimeter
+    contracts = contracts_from_referential(qpv_links_inside(perimeter, qpv_referential), qpv_referential.territories)
     reports = publish_reports(contracts, gap_portrait, gaps, indicator_catalogue.indicators,
                               qpv_referential.territories, staging_dir(paths.curated, context.run.run_id),
                               progress=target_progress)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qpv_observatory.observations import combine_observations, conform
+from qpv_observatory.observations import OBSERVATION_KEY, combine_observations, conform
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.territories import COMMUNE, QPV
 from qpv_observatory.values import OK
@@ -46,7 +46,7 @@ def attribute_commune_context(observations: pd.DataFrame, referential: Referenti
     attributed = first.assign(indicator_id=[COMMUNE_CONTEXT[pair] for pair in zip(first["indicator_id"], first["source"])],
                               territory_code=first["commune_code"], territory_level=COMMUNE)
     attributed = conform(attributed.drop(columns=["qpv_code", "commune_code"]))
-    known = observations[["indicator_id", "territory_code", "year", "source"]].drop_duplicates()
+    known = observations[OBSERVATION_KEY].drop_duplicates()
     fresh = attributed.merge(known, how="left", indicator=True)
     fresh = attributed[(fresh["_merge"] == "left_only").to_numpy()]
     return combine_observations([observations, fresh]) if len(fresh) else observations

@@ -33,7 +33,8 @@ OBSERVATION_DTYPES = {
 }
 # Columns a reader may leave out: they are filled with empty values.
 OPTIONAL_COLUMNS = ("numerator", "denominator", "period")
-OBSERVATION_KEY = ["indicator_id", "territory_code", "year", "source"]
+# The level is part of a territory's identity: a département and a region may share a code ("02").
+OBSERVATION_KEY = ["indicator_id", "territory_level", "territory_code", "year", "source"]
 LEVEL_ORDER = {QPV: 0, COMMUNE: 1, EPCI: 2}
 # Up to this many sorted blocks, sort_observations slices them instead of copying every row.
 SLICED_RUNS = 64
@@ -100,7 +101,8 @@ def combine_observations(frames: list[pd.DataFrame]) -> pd.DataFrame:
         earlier = combined.iloc[np.argmax(same_key)]
         raise SourceFileError(
             str(later.source_file),
-            f"valeur en double pour l'indicateur {later.indicator_id}, le territoire {later.territory_code}, "
+            f"valeur en double pour l'indicateur {later.indicator_id}, le territoire {later.territory_code} "
+            f"({later.territory_level}), "
             f"l'année {later.year} et la source {later.source} (déjà lue dans {earlier.source_file}, "
             f"ligne {earlier.source_row})",
             line=int(later.source_row),
@@ -122,7 +124,8 @@ def sort_observations(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None =
     level_ranks = np.array([LEVEL_ORDER.get(level, len(LEVEL_ORDER)) for level in distinct_levels]
                            + [len(LEVEL_ORDER)])[levels]  # -1 (no level) ranks with the unknown ones
     # np.lexsort is stable (rows with equal keys keep their order) and takes the last key first.
-    order = np.lexsort([key("territory_code"), level_ranks, key("source"), key("year"), key("indicator_id")])
+    order = np.lexsort([key("territory_code"), key("territory_level"), level_ranks, key("source"), key("year"),
+                        key("indicator_id")])
     runs = np.flatnonzero(np.diff(order) != 1) + 1  # where the order stops following the rows
     if len(order) and len(runs) < SLICED_RUNS:
         # A few sorted blocks (sorted frames put end to end): the blocks are sliced, not copied.

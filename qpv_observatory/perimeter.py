@@ -9,6 +9,11 @@ still an error: a code the referential does not know is kept (and refused by the
 when it lies in a département of the territory. So the referential lists every QPV of these
 départements (the ANCT list does), and a mistyped QPV code is refused, not left out. Rows of the
 national levels are always kept.
+
+When the referential lists every commune (a COG or the EPCI composition is declared) or every EPCI
+(the EPCI composition), a code of that level it does not know has ceased to exist since the data's
+year (merged communes, EPCI): its rows are left out and their codes listed as a warning, so that a
+national millésime is not blocked by them.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from qpv_observatory.territories import (COMMUNE, DEPARTEMENT, EPCI, QPV, LEVEL_
                                          qpv_geography)
 
 PERIMETER_KEY = "perimetre"
-LEFT_OUT_COLUMNS = ["source_file", "territory_level", "territories", "rows"]
+MAX_CODES_SHOWN = 20
+LEFT_OUT_COLUMNS = ["source_file", "reason", "territory_level", "territories", "rows", "codes"]
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,17 @@ class Territory:
     known_communes: frozenset[str]
 
 
+def known_communes_of(referential: Referential) -> frozenset[str]:
+    territories = referential.territories
+    known = set(territories.loc[territories["territory_level"] == COMMUNE, "territory_code"])
+    known |= set(referential.qpv_links["commune_code"].dropna()) | set(referential.commune_epci["commune_code"].dropna())
+    return frozenset(known)
+
+
 def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
     links, composition = referential.qpv_links, referential.commune_epci
     territories = referential.territories
-    known_communes = set(territories.loc[territories["territory_level"] == COMMUNE, "territory_code"])
-    known_communes |= set(links["commune_code"].dropna()) | set(composition["commune_code"].dropna())
+    known_communes = known_communes_of(referential)
     communes = set(perimeter.communes)
     communes |= set(composition.loc[composition["epci_code"].isin(perimeter.epci), "commune_code"])
     communes |= set(links.loc[links["epci_code"].isin(perimeter.epci), "commune_code"].dropna())
@@ -110,56 +122,94 @@ def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
                      frozenset(known_qpv), frozenset(known_communes))
 
 
-def _inside(code: str, level: str, territory: Territory) -> bool:
+INSIDE, OUTSIDE, NO_LONGER_EXISTS = "inside", "outside", "no_longer_exists"
+
+
+def qpv_links_inside(perimeter: Perimeter, referential: Referential) -> pd.DataFrame:
+    """The referential's QPV links inside the perimeter (all of them without one): the QPV whose
+    contracts the observatory reports on (the referential may list the département's other QPV)."""
+    links = referential.qpv_links
+    if not perimeter.limited:
+        return links
+    return links[links["qpv_code"].isin(territory_of(perimeter, referential).qpv)].reset_index(drop=True)
+
+
+def _placement(code: str, level: str, territory: Territory | None, known: dict[str, frozenset[str]],
+               complete_levels: frozenset[str]) -> str:
+    """Where a row's territory stands: inside, outside the perimeter, or a commune or EPCI that the
+    referential no longer has (``territory`` None: all of France)."""
+    if level in complete_levels and code not in known[level] and is_valid_code(code, level):
+        return NO_LONGER_EXISTS
+    if territory is None:
+        return INSIDE
     if level == QPV:
         if code in territory.known_qpv:
-            return code in territory.qpv
+            return INSIDE if code in territory.qpv else OUTSIDE
         # A malformed code is kept: the source suite names it.
-        return qpv_geography(code) is None or departement_of_qpv(code) in territory.departements
+        return INSIDE if qpv_geography(code) is None or departement_of_qpv(code) in territory.departements else OUTSIDE
     if level == COMMUNE:
-        if code in territory.known_communes:
-            return code in territory.communes
-        return not is_valid_code(code, COMMUNE) or departement_of_commune(code) in territory.departements
+        if code in known[COMMUNE]:
+            return INSIDE if code in territory.communes else OUTSIDE
+        return (INSIDE if not is_valid_code(code, COMMUNE) or departement_of_commune(code) in territory.departements
+                else OUTSIDE)
     if level == EPCI:
-        return code in territory.epci
+        return INSIDE if code in territory.epci else OUTSIDE
     if level == DEPARTEMENT:
-        return code in territory.departements
-    return True  # regions, unités urbaines, the national levels
+        return INSIDE if code in territory.departements else OUTSIDE
+    return INSIDE  # regions, unités urbaines, the national levels
 
 
 def within_perimeter(observations: pd.DataFrame, perimeter: Perimeter,
                      referential: Referential) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The observations inside the perimeter, and what was left out: per file and level, how many
-    territories and rows (LEFT_OUT_COLUMNS)."""
-    if not perimeter.limited or observations.empty:
+    """The observations inside the perimeter, and what was left out (LEFT_OUT_COLUMNS): per file, reason
+    (outside the perimeter, or a commune that no longer exists in the referential's COG) and level, how
+    many territories and rows, and their codes."""
+    complete = referential.complete_levels
+    if observations.empty or not (perimeter.limited or (perimeter.france and complete)):
         return observations, pd.DataFrame(columns=LEFT_OUT_COLUMNS)
-    territory = territory_of(perimeter, referential)
+    territory = territory_of(perimeter, referential) if perimeter.limited else None
+    composition = referential.commune_epci
+    known = {COMMUNE: known_communes_of(referential),
+             EPCI: frozenset(referential.territories.loc[referential.territories["territory_level"] == EPCI,
+                                                         "territory_code"]) | frozenset(composition["epci_code"])}
     # Decided once per distinct (code, level): national files repeat each code for every variable.
     pairs = observations[["territory_code", "territory_level"]].astype(str)
     keys = pairs["territory_level"] + "\x1f" + pairs["territory_code"]
     codes, distinct = pd.factorize(keys)
-    inside = np.array([_inside(code, level, territory) for level, _, code in (d.partition("\x1f") for d in distinct)],
-                      dtype=bool)
-    keep = inside[codes]
+    placed = np.array([_placement(code, level, territory, known, complete)
+                       for level, _, code in (d.partition("\x1f") for d in distinct)], dtype=object)[codes]
+    keep = placed == INSIDE
     if keep.all():
         return observations, pd.DataFrame(columns=LEFT_OUT_COLUMNS)
-    out = observations.loc[~keep, ["source_file", "territory_level", "territory_code"]]
-    left_out = (out.groupby(["source_file", "territory_level"], sort=True)
-                .agg(territories=("territory_code", "nunique"), rows=("territory_code", "size")).reset_index())
+    out = observations.loc[~keep, ["source_file", "territory_level", "territory_code"]].assign(reason=placed[~keep])
+    left_out = (out.groupby(["source_file", "reason", "territory_level"], sort=True)
+                .agg(territories=("territory_code", "nunique"), rows=("territory_code", "size"),
+                     codes=("territory_code", lambda c: sorted(set(c)))).reset_index())
     return observations[keep].reset_index(drop=True), left_out[LEFT_OUT_COLUMNS]
 
 
+GONE_LABELS_FR = {COMMUNE: "communes absentes du COG du référentiel (fusionnées depuis ?)",
+                  EPCI: "EPCI absents de la composition des EPCI du référentiel (fusionnés depuis ?)"}
 COUNT_LABELS_FR = {QPV: ("QPV", "QPV"), COMMUNE: ("commune", "communes"), EPCI: ("EPCI", "EPCI"),
                    DEPARTEMENT: ("département", "départements")}
 
 
 def left_out_summary_fr(left_out: pd.DataFrame) -> dict[str, str]:
-    """Per file, what a person reads: « hors périmètre : 1 342 QPV, 34 800 communes »."""
+    """Per file, what a person reads: « hors périmètre : 1 342 QPV, 34 800 communes » ; « communes
+    absentes du COG du référentiel (fusionnées depuis ?) : 2 (01015, 01080) »."""
     summary = {}
     for file, rows in left_out.groupby("source_file", sort=True):
-        parts = []
-        for level, count in zip(rows["territory_level"], rows["territories"]):
-            one, many = COUNT_LABELS_FR.get(level, (LEVEL_LABELS_FR.get(level, level),) * 2)
-            parts.append(f"{format_fr(count, 0)} {one if count == 1 else many}")
-        summary[file] = "hors périmètre : " + ", ".join(parts)
+        texts = []
+        outside = rows[rows["reason"] == OUTSIDE]
+        if len(outside):
+            parts = []
+            for level, count in zip(outside["territory_level"], outside["territories"]):
+                one, many = COUNT_LABELS_FR.get(level, (LEVEL_LABELS_FR.get(level, level),) * 2)
+                parts.append(f"{format_fr(count, 0)} {one if count == 1 else many}")
+            texts.append("hors périmètre : " + ", ".join(parts))
+        gone = rows[rows["reason"] == NO_LONGER_EXISTS]
+        for level, count, codes in zip(gone["territory_level"], gone["territories"], gone["codes"]):
+            shown = ", ".join(codes[:MAX_CODES_SHOWN]) + (", …" if len(codes) > MAX_CODES_SHOWN else "")
+            texts.append(f"{GONE_LABELS_FR.get(level, level)} : {format_fr(count, 0)} ({shown})")
+        summary[file] = " ; ".join(texts)
     return summary

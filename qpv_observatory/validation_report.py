@@ -155,12 +155,13 @@ def render_report(report_dir: Path) -> Path:
     return page
 
 
-PERIMETER_RULE = "hors du périmètre de l'observatoire ([perimetre] de data/raw/sources.toml) : lignes écartées"
+PERIMETER_RULE = ("lignes écartées : hors du périmètre de l'observatoire ([perimetre] de data/raw/sources.toml) "
+                  "ou communes absentes du COG du référentiel")
 
 
 def perimeter_outcome(summary: dict[str, str], rows_left_out: int) -> ValidationOutcome:
     """What the perimeter left out of a millésime's files, as a warning of the validation report
-    (one finding per file: « hors périmètre : 1 342 QPV, 34 800 communes »)."""
+    (one finding per file: « hors périmètre : 1 342 QPV ; communes absentes du COG… : 2 (01015, 01080) »)."""
     findings = [Finding(rule=PERIMETER_RULE, expectation="perimetre", severity=WARNING, column=None, file=file,
                         row=None, value=text) for file, text in summary.items()]
     return ValidationOutcome(suite="perimetre", rows=rows_left_out, evaluated=1,

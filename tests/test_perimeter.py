@@ -112,3 +112,22 @@ def test_a_commune_figure_from_the_communes_own_file_comes_first():
     attributed = attribute_commune_context(pd.concat([frame, own], ignore_index=True), referential)
     commune = attributed[attributed["territory_level"] == "commune"]
     assert commune[["value", "source_file"]].values.tolist() == [[59854.0, "data/raw/2020/pop.csv"]]
+
+
+def test_communes_the_cog_no_longer_has_are_listed_not_blocking():
+    # 01015 (Arbignieu) merged into Arboys en Bugey in 2016: a Filosofi file of an earlier year still has it.
+    cog = Referential(REFERENTIAL.territories, REFERENTIAL.qpv_links, REFERENTIAL.commune_epci,
+                      complete_levels=frozenset({"commune"}))
+    frame = pd.concat([NATIONAL_FILE, observations([("population", "01015", "commune", 120.0)])], ignore_index=True)
+    for perimeter in (Perimeter(france=True), Perimeter(epci=("200041317",))):
+        kept, left_out = within_perimeter(frame, perimeter, cog)
+        assert "01015" not in set(kept["territory_code"])
+        gone = left_out[left_out["reason"] == "no_longer_exists"]
+        assert gone["codes"].tolist() == [["01015", "13055"]]  # 13055 is not in this small COG either
+    summary = left_out_summary_fr(left_out)["data/raw/2020/t.csv"]
+    assert summary.endswith("communes absentes du COG du référentiel (fusionnées depuis ?) : 2 (01015, 13055)")
+    kept, _ = within_perimeter(frame, Perimeter(france=True), cog)
+    assert len(kept) == len(frame) - 2
+    # Without a COG in the referential, an unknown commune is not taken for a merged one.
+    kept, _ = within_perimeter(frame, Perimeter(france=True), REFERENTIAL)
+    assert len(kept) == len(frame)

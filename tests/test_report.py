@@ -14,7 +14,11 @@ import pandas as pd
 import pytest
 
 from pipelines.resources import CURATED_DIR_ENV, PROJECT_ROOT
+from qpv_observatory.manifest import load_manifest
+from qpv_observatory.perimeter import qpv_links_inside
+from qpv_observatory.readers.referential import Referential
 from qpv_observatory.report import contracts_from_referential, publish_reports
+from tests.conftest import DEMO_RAW
 from tests.test_charts_maps import progress_frame
 
 CHECK_SCRIPT = """<script>window.addEventListener('load', () => {
@@ -42,7 +46,11 @@ def report(warehouse, tmp_path_factory):
     tables = {n: warehouse.sql(f"SELECT * FROM {n}").df()
               for n in ("gaps", "gap_portrait", "indicators", "territories", "qpv_links")}
     curated = tmp_path_factory.mktemp("report_curated")
-    contracts = contracts_from_referential(tables["qpv_links"], tables["territories"])
+    # The demo's referential also lists the département's two other QPV, outside its territory.
+    referential = Referential(tables["territories"], tables["qpv_links"])
+    links = qpv_links_inside(load_manifest(DEMO_RAW, vintages=()).perimeter, referential)
+    assert len(links) == 3 < len(tables["qpv_links"])
+    contracts = contracts_from_referential(links, tables["territories"])
     results = publish_reports(contracts, tables["gap_portrait"], tables["gaps"], tables["indicators"],
                               tables["territories"], curated, progress_frame())
     return curated / "report", results

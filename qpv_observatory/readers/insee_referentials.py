@@ -43,7 +43,7 @@ def read_cog_communes(path: Path, display_name: str, geography: int = 0) -> Refe
     codes = _check_codes(communes, "COM", COMMUNE, display_name)
     territories = pd.DataFrame({"territory_code": codes, "territory_level": COMMUNE,
                                 "name": communes["LIBELLE"].str.strip()})[TERRITORY_COLUMNS]
-    return Referential(territories.reset_index(drop=True), _empty_links())
+    return Referential(territories.reset_index(drop=True), _empty_links(), complete_levels=frozenset({COMMUNE}))
 
 
 def read_epci_composition(path: Path, display_name: str, geography: int = 0) -> Referential:
@@ -60,7 +60,8 @@ def read_epci_composition(path: Path, display_name: str, geography: int = 0) -> 
         pd.DataFrame({"territory_code": communes, "territory_level": COMMUNE, "name": raw["LIBGEO"].str.strip()}),
     ])[TERRITORY_COLUMNS].drop_duplicates(["territory_code", "territory_level"])
     commune_epci = pd.DataFrame({"commune_code": communes, "epci_code": epcis})[COMMUNE_EPCI_COLUMNS]
-    return Referential(territories.reset_index(drop=True), _empty_links(), commune_epci.reset_index(drop=True))
+    return Referential(territories.reset_index(drop=True), _empty_links(), commune_epci.reset_index(drop=True),
+                       complete_levels=frozenset({COMMUNE, EPCI}))
 
 
 def read_qpv_correspondence(path: Path, display_name: str, geography: int = 2024) -> Referential:

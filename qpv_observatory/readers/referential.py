@@ -28,6 +28,10 @@ class Referential:
     commune_epci: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COMMUNE_EPCI_COLUMNS))
     # Official 2015 -> 2024 correspondence: one row per (2024 QPV, 2015 QPV) pair.
     qpv_correspondence: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CORRESPONDENCE_COLUMNS))
+    # The levels whose every current territory is listed (communes: a COG or the EPCI composition was
+    # read; EPCI: the EPCI composition): a code of these levels it does not know is then one that no
+    # longer exists (merged since the data's year), not a typo.
+    complete_levels: frozenset[str] = frozenset()
 
 
 def spreadsheet_code(cell: object, width: int = 0) -> str:
@@ -119,4 +123,5 @@ def combine_referentials(parts: list[Referential]) -> Referential:
     return Referential(territories.astype({"territory_code": "str", "territory_level": "str", "name": "str"}),
                        links.astype({"qpv_code": "str", "commune_code": "str", "epci_code": "str", "geography": "int64"}),
                        commune_epci.sort_values(COMMUNE_EPCI_COLUMNS).reset_index(drop=True).astype("str"),
-                       correspondence.sort_values(CORRESPONDENCE_COLUMNS).reset_index(drop=True).astype("str"))
+                       correspondence.sort_values(CORRESPONDENCE_COLUMNS).reset_index(drop=True).astype("str"),
+                       complete_levels=frozenset().union(*(p.complete_levels for p in parts)))

@@ -28,19 +28,28 @@ def read_sig_ville_wide(path: Path, display_name: str, source: str, vintage: int
                                   zero_not_available)
 
 
-def read_sig_ville_contours(path: Path, display_name: str, geography: int) -> Referential:
-    """QPV -> principal commune from the contours' properties (geometry is not needed here)."""
+def feature_properties(path: Path, display_name: str, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """Each feature's number and properties (geometry is not needed for a referential), every
+    required property present."""
     try:
         features = json.loads(path.read_text(encoding="utf-8-sig"))["features"]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise SourceFileError(display_name, f"GeoJSON attendu (FeatureCollection avec « features ») : {exc}") from None
-    rows = []
+    out = []
     for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") or {}
-        missing = [p for p in CONTOUR_PROPERTIES if p not in properties]
+        missing = [p for p in required if p not in properties]
         if missing:
             raise SourceFileError(display_name, f"entité n°{number} : propriété(s) absente(s) {', '.join(missing)} ; "
-                                                f"attendu : {', '.join(CONTOUR_PROPERTIES)}")
+                                                f"attendu : {', '.join(required)}")
+        out.append((number, properties))
+    return out
+
+
+def read_sig_ville_contours(path: Path, display_name: str, geography: int) -> Referential:
+    """QPV -> principal commune from the SIG Ville contours' properties."""
+    rows = []
+    for number, properties in feature_properties(path, display_name, CONTOUR_PROPERTIES):
         qpv, commune = normalise_code(properties["code_qp"]), normalise_code(properties["code_commune"])
         if qpv_geography(qpv) != geography:
             raise SourceFileError(display_name, f"entité n°{number} : {qpv!r} n'est pas un code QPV de la "
@@ -65,17 +74,6 @@ ANCT_CONTOUR_PROPERTIES = ("code_qp", "lib_qp", "insee_com", "lib_com")
 def read_anct_qpv_contours(path: Path, display_name: str, geography: int) -> Referential:
     """ANCT QPV contours (``QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson``): each QPV's communes
     from the properties ``code_qp, lib_qp, insee_com, lib_com`` and, when given, ``siren_epci``."""
-    try:
-        features = json.loads(path.read_text(encoding="utf-8-sig"))["features"]
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise SourceFileError(display_name, f"GeoJSON attendu (FeatureCollection avec « features ») : {exc}") from None
-    records = []
-    for number, feature in enumerate(features, start=1):
-        properties = feature.get("properties") or {}
-        missing = [p for p in ANCT_CONTOUR_PROPERTIES if p not in properties]
-        if missing:
-            raise SourceFileError(display_name, f"entité n°{number} : propriété(s) absente(s) {', '.join(missing)} ; "
-                                                f"attendu : {', '.join(ANCT_CONTOUR_PROPERTIES)}")
-        records.append((number, properties["code_qp"], properties["lib_qp"], properties["insee_com"],
-                        properties["lib_com"], properties.get("siren_epci"), properties.get("lib_epci")))
+    records = [(number, p["code_qp"], p["lib_qp"], p["insee_com"], p["lib_com"], p.get("siren_epci"), p.get("lib_epci"))
+               for number, p in feature_properties(path, display_name, ANCT_CONTOUR_PROPERTIES)]
     return referential_from_links(qpv_link_rows(records, display_name, geography, "entité"), geography)
