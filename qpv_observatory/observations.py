@@ -112,7 +112,7 @@ def combine_observations(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def sort_observations(frame: pd.DataFrame, codes: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """A stable order, so that two runs on the same files write identical tables: by indicator,
-    year, source, level (QPV, commune, EPCI, then the others) and territory code.
+    year, source, level (QPV, commune, EPCI, then the others by name) and territory code.
 
     ``codes`` may hold the columns' sorted codes when the caller has them already."""
     codes = codes or {}

@@ -15,7 +15,8 @@ from qpv_observatory.observations import (LEVEL_ORDER, combine_observations, con
 def reference_sort(frame: pd.DataFrame) -> pd.DataFrame:
     order = frame["territory_level"].map(LEVEL_ORDER).fillna(len(LEVEL_ORDER))
     return (frame.assign(_level_order=order)
-            .sort_values(["indicator_id", "year", "source", "_level_order", "territory_code"], kind="mergesort")
+            .sort_values(["indicator_id", "year", "source", "_level_order", "territory_level", "territory_code"],
+                         kind="mergesort")
             .drop(columns="_level_order").reset_index(drop=True))
 
 
