@@ -213,7 +213,7 @@ def test_validate_frame_lists_the_rows_of_each_broken_rule():
         "une valeur sous secret ou non disponible reste vide": [4, 9],
         "un taux": [8],
         "un effectif ou un montant n'est pas négatif": [6],
-        "une seule valeur par indicateur, territoire (niveau et code), année et source": [2, 7],
+        "une seule valeur par indicateur, niveau et code de territoire, année et source": [2, 7],
         "niveau géographique lu dans une source": [10],
     }
     assert not outcome.passed and outcome.rows == 10 and outcome.evaluated == 17
