@@ -30,9 +30,11 @@ OBSERVATION_DTYPES = {
     "numerator": "Float64",
     "denominator": "Float64",
     "period": "str",  # sub-annual period as published ("2024-T4"), empty for yearly figures
+    # The source's quality flag for the row, as published ("NOTE_CNAF=5" in INSEE's QPV tables).
+    "quality_note": "str",
 }
 # Columns a reader may leave out: they are filled with empty values.
-OPTIONAL_COLUMNS = ("numerator", "denominator", "period")
+OPTIONAL_COLUMNS = ("numerator", "denominator", "period", "quality_note")
 # The level is part of a territory's identity: a département and a region may share a code ("02").
 OBSERVATION_KEY = ["indicator_id", "territory_level", "territory_code", "year", "source"]
 LEVEL_ORDER = {QPV: 0, COMMUNE: 1, EPCI: 2}

@@ -35,7 +35,8 @@ TABLE_DOCS = {
     "qpv_correspondence": "Correspondance officielle entre les QPV 2024 et les QPV 2015 qu'ils reprennent "
                           "(aucun pour un nouveau quartier, plusieurs en cas de fusion), avec le statut publié.",
     "observations": "Une valeur publiée par ligne : indicateur, territoire, année, source ; "
-                    "statut (ok, secret, not_available...) et fichier brut / ligne d'origine.",
+                    "statut (ok, secret, not_available...), fichier brut / ligne d'origine et, quand la source en "
+                    "publie, sa note de qualité telle que publiée (quality_note, ex. NOTE_CNAF=5).",
     "gaps": "Écarts QPV / territoire de comparaison (commune, EPCI, commune hors QPV, EPCI hors QPV, ensemble des QPV "
             "du contrat, unité urbaine, ensemble des QPV de France, France) : écart en points (ou unité), rapport, "
             "situation ; comparison_reason dit pourquoi une valeur dérivée n'est pas publiée.",

@@ -61,6 +61,10 @@ def test_demographie_2020_as_distributed():
     assert figure(observations, "population", "QP079001")["value"] == 2791
     assert figure(observations, "population_communes_qpv", "QP079001")["value"] == 5842
     assert figure(observations, "population_communes_englobantes", "QP079001")["value"] == 57393
+    # NOTE_CNAF, INSEE's quality flag of the Cnaf figures of the row, kept as published beside them.
+    assert figure(observations, "foyers_allocataires_caf", "QP003002")["quality_note"] == "NOTE_CNAF=5"
+    assert figure(observations, "foyers_allocataires_caf", "QP079001")["quality_note"] == "NOTE_CNAF=0"
+    assert pd.isna(figure(observations, "population", "QP003002")["quality_note"])  # a census figure: no Cnaf note
 
 
 def test_every_field_quoted_reads_the_same(tmp_path):

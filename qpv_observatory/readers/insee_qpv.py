@@ -22,7 +22,7 @@ import pandas as pd
 from qpv_observatory.catalogue import VALUE_ROLE, Catalogue
 from qpv_observatory.counts import count_column_ids
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.readers.delimited import read_delimited
+from qpv_observatory.readers.delimited import LINE_COLUMN, read_delimited
 from qpv_observatory.readers.wide import WideLayout, observations_from_wide
 from qpv_observatory.readers.xlsx import read_xlsx_table
 from qpv_observatory.territories import QPV, QPV_FRANCE
@@ -34,6 +34,9 @@ QPV_FRANCE_CODE = "FRQP"  # the code the observatory gives that level, whatever 
 _LEVEL_COLUMN = "__niveau"
 LAYOUT = WideLayout(CODE_COLUMN, "", _LEVEL_COLUMN, {QPV: QPV, QPV_FRANCE: QPV_FRANCE})
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# INSEE's quality flags, one per source of a table, on each row (NOTE_PE_T: the quarterly job-seeker figures).
+QUALITY_NOTE_SOURCES = {"NOTE_RP": "insee_rp", "NOTE_CNAF": "cnaf", "NOTE_CNAM": "cnam", "NOTE_PE": "france_travail",
+                        "NOTE_PE_T": "france_travail"}
 
 
 def read_table_cells(path: Path, display_name: str) -> tuple[pd.DataFrame, str]:
@@ -82,5 +85,22 @@ def read_insee_qpv(path: Path, display_name: str, catalogue: Catalogue, vintage:
     national = (codes.str.casefold() == NATIONAL_ROW).to_numpy()
     raw = raw.assign(**{CODE_COLUMN: codes.where(~national, QPV_FRANCE_CODE),
                         _LEVEL_COLUMN: np.where(national, QPV_FRANCE, QPV)})
-    return observations_from_wide(raw, where, LAYOUT, sources, vintage, label, variables,
-                                  zeros & set(sources), blank_status=NOT_AVAILABLE)
+    observations = observations_from_wide(raw, where, LAYOUT, sources, vintage, label, variables,
+                                          zeros & set(sources), blank_status=NOT_AVAILABLE)
+    return with_quality_notes(observations, raw)
+
+
+def with_quality_notes(observations: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Each row's ``NOTE_*`` flags of its source, as published (``NOTE_CNAF=5``): their meaning is in the
+    documentation sheet of INSEE's table, the observatory neither reads nor drops them."""
+    notes = pd.Series(pd.NA, index=observations.index, dtype="str")
+    for source in observations["source"].unique():
+        columns = [c for c, s in QUALITY_NOTE_SOURCES.items() if s == source and c in raw.columns]
+        if not columns:
+            continue
+        cells = raw[columns].apply(lambda column: column.str.strip())
+        text = pd.Series([" ; ".join(f"{c}={v}" for c, v in zip(columns, row) if v) or pd.NA
+                          for row in cells.itertuples(index=False)], index=raw[LINE_COLUMN].to_numpy(), dtype="str")
+        rows = observations["source"] == source
+        notes[rows] = observations.loc[rows, "source_row"].map(text)
+    return observations.assign(quality_note=notes)
