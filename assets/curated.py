@@ -18,7 +18,7 @@ from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_compa
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.commune_context import attribute_commune_context
 from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps, gap_portrait as widen_gaps
-from qpv_observatory.ingest import read_millesime_observations
+from qpv_observatory.ingest import read_millesime_observations, refuse_empty_millesime
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
 from qpv_observatory.perimeter import left_out_summary_fr, within_perimeter
 from qpv_observatory.readers.referential import Referential
@@ -49,7 +49,8 @@ def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, ind
         manifest = load_manifest(paths.raw, [int(context.partition_key)])
         combined = read_millesime_observations(paths.raw, manifest, indicator_catalogue)
         combined, left_out = within_perimeter(combined, manifest.perimeter, qpv_referential)
-        combined = attribute_commune_context(combined, qpv_referential)
+        combined = refuse_empty_millesime(attribute_commune_context(combined, qpv_referential),
+                                          int(context.partition_key))
     if len(left_out):
         report_id, millesime = report_scope(context)
         record_outcome(paths.validation_report, report_id, "perimetre", "observations",

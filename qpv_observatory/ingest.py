@@ -11,7 +11,7 @@ import pandas as pd
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.counts import count_column_ids, fold_counts
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.manifest import Manifest, RawFile
+from qpv_observatory.manifest import MANIFEST_NAME, Manifest, RawFile, display_path
 from qpv_observatory.observations import combine_observations
 from qpv_observatory.readers.france_travail import read_defm_communes
 from qpv_observatory.readers.insee_referentials import read_cog_communes, read_epci_composition, read_qpv_correspondence
@@ -89,6 +89,14 @@ def read_observation_file(raw_dir: Path, entry: RawFile, catalogue: Catalogue) -
 def read_millesime_observations(raw_dir: Path, manifest: Manifest, catalogue: Catalogue) -> pd.DataFrame:
     """Every file of the manifest's millésimes, whatever their sources, as one checked frame of observations."""
     return combine_observations([read_observation_file(raw_dir, e, catalogue) for e in manifest.files])
+
+
+def refuse_empty_millesime(observations: pd.DataFrame, vintage: int) -> pd.DataFrame:
+    """A millésime with no row left would be published empty: refused, naming its manifest."""
+    if observations.empty:
+        raise SourceFileError(display_path(f"{vintage}/{MANIFEST_NAME}"), f"le millésime {vintage} ne donne aucune "
+                              "ligne (fichiers sans valeur connue du catalogue, ou toutes hors du périmètre)")
+    return observations
 
 
 def read_referentials(raw_dir: Path, manifest: Manifest) -> Referential:

@@ -114,6 +114,10 @@ def _vintage_files(raw_dir: Path, vintage: int) -> list[RawFile]:
     content = _read_toml(raw_dir / str(vintage) / MANIFEST_NAME, display)
     _refuse_blocks(content, ("referential", "targets"), display,
                    f"les référentiels et les cibles se déclarent dans {display_path(MANIFEST_NAME)}")
+    if not content.get("file"):
+        # An empty manifest would publish the millésime with none of its rows.
+        raise SourceFileError(display, f"aucun bloc [[file]] : le millésime {vintage} ne déclare aucun fichier ; "
+                                       f"pour retirer ce millésime, supprimer le dossier {display_path(str(vintage))}")
     files = []
     for number, entry in enumerate(_entries(content, "file", ("path", "reader", "label"), raw_dir,
                                             str(vintage), display), start=1):

@@ -11,7 +11,9 @@ import pytest
 
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.errors import SourceFileError
+from qpv_observatory.ingest import refuse_empty_millesime
 from qpv_observatory.manifest import discover_vintages, load_manifest, raw_file_table
+from qpv_observatory.observations import empty_observations
 from qpv_observatory.store import vintage_fingerprint
 from tests.conftest import DEMO_RAW
 
@@ -131,3 +133,18 @@ def test_cli_refuses_an_unknown_millesime_before_any_run(tmp_path):
     assert done.returncode == 1
     assert "millésime(s) 1999 demandé(s) mais absent(s)" in done.stderr and "2013, 2015, 2016, 2017, 2018" in done.stderr
     assert not (tmp_path / "out" / "observatoire_qpv.duckdb").exists()
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "[other]\nkey = 1\n"])
+def test_a_millesime_manifest_without_file_blocks_is_refused(raw, text):
+    # An empty manifest would publish the millésime with none of its rows.
+    (raw / "2015" / "sources.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(SourceFileError, match=r"data/raw/2015/sources.toml : aucun bloc \[\[file\]\] : le millésime "
+                                              r"2015 ne déclare aucun fichier ; pour retirer ce millésime, supprimer "
+                                              r"le dossier data/raw/2015"):
+        load_manifest(raw, [2015])
+
+
+def test_a_millesime_without_rows_is_refused():
+    with pytest.raises(SourceFileError, match="data/raw/2015/sources.toml : le millésime 2015 ne donne aucune ligne"):
+        refuse_empty_millesime(empty_observations(), 2015)
