@@ -22,6 +22,7 @@ from qpv_observatory.charts import gap_dumbbell_figure, grouped_bar_figure, prog
 from qpv_observatory.formatting import MARKERS_LEGEND, format_cell, format_gap, source_caption, status_marker
 from qpv_observatory.territories import COMMUNE, EPCI, QPV
 from qpv_observatory.values import OK, STATUS_LABELS_FR
+from qpv_observatory.workbooks import keep_texts_as_text
 
 REPORT_DIR = "report"
 
@@ -107,6 +108,7 @@ def gap_workbook(portrait: pd.DataFrame, gaps: pd.DataFrame, indicators: pd.Data
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
+            keep_texts_as_text(sheet)
             sheet.freeze_panes = "A2"
             for column in sheet.columns:  # readable widths, header included
                 width = max(len(str(c.value)) if c.value is not None else 0 for c in column)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from qpv_observatory.representativity import PARTNER_FORM
 from qpv_observatory.targets import CONTRACT_FORM, TARGET_FORM
+from qpv_observatory.workbooks import keep_texts_as_text
 
 TEMPLATES = {"contrats": CONTRACT_FORM, "cibles": TARGET_FORM, "remontees_partenaires": PARTNER_FORM}
 FORMATS = ("csv", "xlsx")
@@ -46,5 +47,6 @@ def write_templates(folder: Path, file_format: str = "csv") -> list[Path]:
                 _as_text(workbook.sheets[name], form)
                 notice = pd.DataFrame({"colonne": list(form), "contenu": list(form.values())})
                 notice.to_excel(workbook, sheet_name="notice", index=False)
+                keep_texts_as_text(workbook.sheets["notice"])
         written.append(path)
     return written

@@ -149,3 +149,16 @@ def test_notebook_queries_the_warehouse_and_redraws_a_chart(demo_curated, monkey
     assert any("image/png" in o.get("data", {}) for o in outputs)
     html = " ".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "Clou Bouchet" in html and "gap_portrait" in html
+
+
+def test_no_workbook_cell_is_a_formula_whatever_the_labels(warehouse, tmp_path):
+    from qpv_observatory.report import gap_workbook
+
+    injected = '=HYPERLINK("http://x","y")'
+    portrait = warehouse.sql("SELECT * FROM gap_portrait").df().assign(qpv_name=injected)
+    gaps = warehouse.sql("SELECT * FROM gaps").df().assign(qpv_name=injected)
+    indicators = warehouse.sql("SELECT * FROM indicators").df().assign(label_fr=injected, theme="+cmd|' /C calc'!A0")
+    book = openpyxl.load_workbook(gap_workbook(portrait, gaps, indicators, tmp_path / "classeur.xlsx"))
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert sum(cell.value == injected for cell in cells) > 10  # written, as the text it is
