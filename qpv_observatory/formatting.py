@@ -8,7 +8,8 @@ NARROW_NBSP = "\u202f"  # espace fine insécable, the French thousands separator
 
 
 def format_fr(value: float, decimals: int = 1) -> str:
-    text = f"{value:,.{decimals}f}"
+    # + 0.0: a value that rounds to zero (-0.04, or a published "-0") reads 0, never -0,0.
+    text = f"{round(float(value), decimals) + 0.0:,.{decimals}f}"
     return text.replace(",", NARROW_NBSP).replace(".", ",")
 
 
@@ -47,11 +48,16 @@ def format_cell(value: object, status: object, unit: str) -> str:
 
 def format_gap(gap: float, gap_unit: str) -> str:
     """A signed gap: '+12,3 pts', '−1 250 €'. The minus is the typographic sign."""
-    sign = "+" if gap > 0 else ("\u2212" if gap < 0 else "")
     magnitude = abs(float(gap))
     if gap_unit == "points":
-        return f"{sign}{format_fr(magnitude, 1)}{NARROW_NBSP}pt{'s' if magnitude >= 2 else ''}"
-    return f"{sign}{format_with_unit(magnitude, gap_unit)}"
+        number = format_fr(magnitude, 1)
+        shown = f"{number}{NARROW_NBSP}pt{'s' if magnitude >= 2 else ''}"
+    else:
+        shown = format_with_unit(magnitude, gap_unit)
+        number = shown.removesuffix(f"{NARROW_NBSP}{gap_unit}")
+    # A gap that rounds to zero has no sign: "0,0 pt", never "−0,0 pt".
+    sign = "" if not any(digit in number for digit in "123456789") else "+" if gap > 0 else "\u2212"
+    return f"{sign}{shown}"
 
 
 def source_caption(source_label: str, year: object) -> str:

@@ -33,7 +33,6 @@ MARKER_STATUS = {
     "so": NOT_APPLICABLE,
     "": MISSING,
     "-": MISSING,
-    "nan": MISSING,
 }
 
 # French labels for what a person reads (charts, reports).
@@ -58,7 +57,7 @@ class ParsedValue:
     marker: str | None  # the text as published when it was not a plain number
 
 
-def parse_value(raw: object) -> ParsedValue:
+def parse_value(raw: object, decimal_comma: bool = False) -> ParsedValue:
     """Parse one published cell: '45,3', '1 320', '12.5', 's', 'nd', '' ...
 
     Raises ValueParseError for anything else, so that a shifted column or a wrong separator
@@ -74,6 +73,9 @@ def parse_value(raw: object) -> ParsedValue:
         return ParsedValue(None, marker_status, text or None)
     # Thousands separators as INSEE writes them: space, no-break space, narrow no-break space.
     compact = text.replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    if decimal_comma and "." in compact:
+        raise ValueParseError(f"{text!r} : un point dans un fichier à virgule décimale (séparateur de milliers ou "
+                              "décimale ?) ; écrire 1320 ou 1,32")
     if compact.count(",") == 1 and "." not in compact:
         compact = compact.replace(",", ".")
     try:
@@ -83,7 +85,7 @@ def parse_value(raw: object) -> ParsedValue:
                               "(s, nd, ns, so ou cellule vide)") from None
     if math.isnan(number) or math.isinf(number):
         raise ValueParseError(f"{text!r} n'est pas un nombre fini")
-    return ParsedValue(number, OK, None)
+    return ParsedValue(number + 0.0, OK, None)  # + 0.0: "-0" is published as 0
 
 
 class CellParseError(ValueParseError):
@@ -122,12 +124,13 @@ class ParsedDistinct:
     markers: np.ndarray  # object: the text as published when it was not a plain number, else None
 
 
-def parse_distinct(cells: Sequence[object] | pd.Series) -> ParsedDistinct:
+def parse_distinct(cells: Sequence[object] | pd.Series, decimal_comma: bool = False) -> ParsedDistinct:
     """Published columns repeat a few thousand distinct texts over millions of cells: each distinct
     text is parsed once, plain numbers all together by Arrow, any other text by ``parse_value``.
     A Series of text is factorized where it is (Arrow), without a Python string per cell.
 
-    Raises CellParseError at the first cell ``parse_value`` refuses.
+    Raises CellParseError at the first cell ``parse_value`` refuses. ``decimal_comma``: the file writes
+    decimals with a comma, so a dot in a number (``1.320``) is refused, not read as 1.32.
     """
     codes = None
     if isinstance(cells, pd.Series) and isinstance(cells.dtype, pd.StringDtype):
@@ -146,17 +149,17 @@ def parse_distinct(cells: Sequence[object] | pd.Series) -> ParsedDistinct:
     values = np.full(len(distinct), np.nan)
     statuses = np.empty(len(distinct), dtype=object)
     markers = np.empty(len(distinct), dtype=object)
-    plain = _plain_numbers(distinct)
+    plain = _plain_numbers(distinct, decimal_comma)
     values[plain], statuses[plain] = _plain_values(distinct[plain]), OK
     for index in np.flatnonzero(~plain):
         try:
-            parsed = parse_value(distinct[index])
+            parsed = parse_value(distinct[index], decimal_comma)
         except ValueParseError as exc:
             raise CellParseError(str(exc), int(np.argmax(codes == index))) from None
         if parsed.value is not None:
             values[index] = parsed.value
         statuses[index], markers[index] = parsed.status, parsed.marker
-    return ParsedDistinct(codes, distinct, values, statuses, markers)
+    return ParsedDistinct(codes, distinct, values + 0.0, statuses, markers)  # + 0.0: "-0" is published as 0
 
 
 # Most distinct texts are plain numbers ("1320", "45,3", "-0", "12.5"): converted all at once by Arrow,
@@ -164,12 +167,16 @@ def parse_distinct(cells: Sequence[object] | pd.Series) -> ParsedDistinct:
 _PLAIN_NUMBER = r"^-?[0-9]{1,20}(?:[.,][0-9]{1,20})?$"
 
 
-def _plain_numbers(distinct: np.ndarray) -> np.ndarray:
-    """Which distinct cells are plain numbers (strings only; anything else goes to parse_value)."""
+def _plain_numbers(distinct: np.ndarray, decimal_comma: bool = False) -> np.ndarray:
+    """Which distinct cells are plain numbers (strings only; anything else goes to parse_value, which
+    refuses a dot in a decimal-comma file)."""
     if not len(distinct) or pd.api.types.infer_dtype(distinct, skipna=False) != "string":
         return np.zeros(len(distinct), dtype=bool)
     texts = pa.array(distinct, type=pa.large_string())
-    return np.asarray(pc.match_substring_regex(texts, _PLAIN_NUMBER), dtype=bool)
+    plain = np.asarray(pc.match_substring_regex(texts, _PLAIN_NUMBER), dtype=bool)
+    if decimal_comma:
+        plain &= ~np.asarray(pc.match_substring(texts, "."), dtype=bool)
+    return plain
 
 
 def _plain_values(texts: np.ndarray) -> np.ndarray:

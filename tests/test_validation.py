@@ -216,7 +216,7 @@ def test_validate_frame_lists_the_rows_of_each_broken_rule():
         "une seule valeur par indicateur, niveau et code de territoire, année et source": [2, 7],
         "niveau géographique lu dans une source": [10],
     }
-    assert not outcome.passed and outcome.rows == 10 and outcome.evaluated == 17
+    assert not outcome.passed and outcome.rows == 10 and outcome.evaluated == 18
     secret = next(f for f in outcome.findings if f.row == 4)
     assert secret.file == "data/raw/2017/cnaf.csv" and secret.column == "value" and secret.value.startswith("3.0 ;")
 
@@ -394,3 +394,16 @@ def test_great_expectations_is_imported_without_loading_scipy_stats_until_used()
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["great_expectations True False", "0.5 True"]
+
+
+def test_an_absurd_number_is_refused_by_the_source_suite():
+    from qpv_observatory.validation import validate_frame
+
+    # 1e308 is a finite number: read, then refused before any sum could turn two of them into inf.
+    frame = _faulty_observations().iloc[[0, 4]].reset_index(drop=True)
+    frame["value"] = pd.array([10.0, 1e308], dtype="Float64")
+    outcome = validate_frame(frame, SOURCE_SUITE, SOURCE_PARAMETERS)
+    refused = {f.rule.split(" (")[0]: f.row for f in outcome.blocking}
+    assert refused == {"une valeur reste entre -1 et 1 milliard": 6}  # the line the row was read from
+    frame["value"] = pd.array([10.0, 57393.0], dtype="Float64")
+    assert validate_frame(frame, SOURCE_SUITE, SOURCE_PARAMETERS).passed

@@ -1,6 +1,6 @@
 import pytest
 
-from qpv_observatory.formatting import format_fr, format_with_unit
+from qpv_observatory.formatting import format_gap, format_fr, format_with_unit
 from qpv_observatory.territories import COMMUNE, EPCI, QPV, is_valid_code, normalise_code, qpv_geography
 from qpv_observatory.values import MISSING, NOT_APPLICABLE, NOT_AVAILABLE, NOT_SIGNIFICANT, OK, SECRET, ValueParseError, parse_value
 
@@ -46,3 +46,8 @@ def test_french_number_formatting():
     assert format_fr(11795, 0) == "11\u202f795"
     assert format_with_unit(6.7, "%") == "6,7\u202f%"
     assert format_with_unit(21347, "€") == "21\u202f347\u202f€"
+    # A value that rounds to zero reads 0, never -0,0 (a published "-0", a gap of -0.04 point).
+    assert format_fr(-0.0) == format_fr(-0.04) == "0,0" and format_with_unit(-0.0, "%") == "0,0\u202f%"
+    assert format_fr(-0.06) == "-0,1" and format_fr(2.25) == "2,2"  # rounding unchanged (half to even)
+    assert format_gap(-0.04, "points") == "0,0\u202fpt" and format_gap(-0.06, "points") == "\u22120,1\u202fpt"
+    assert format_gap(12.34, "points") == "+12,3\u202fpts" and format_gap(-0.4, "€") == "0\u202f€"

@@ -39,12 +39,13 @@ QUALITY_NOTE_SOURCES = {"NOTE_RP": "insee_rp", "NOTE_CNAF": "cnaf", "NOTE_CNAM":
                         "NOTE_PE_T": "france_travail"}
 
 
-def read_table_cells(path: Path, display_name: str) -> tuple[pd.DataFrame, str]:
-    """The table's text cells and where to point at in messages (the sheet, for a workbook)."""
+def read_table_cells(path: Path, display_name: str) -> tuple[pd.DataFrame, str, bool]:
+    """The table's text cells, where to point at in messages (the sheet, for a workbook), and whether
+    its decimals are commas (the CSV; a workbook's numbers are typed)."""
     if path.suffix.lower() in XLSX_SUFFIXES:
         raw, sheet = read_xlsx_table(path, display_name, (CODE_COLUMN,))
-        return raw, f"{display_name}, feuille {sheet}"
-    return read_delimited(path, display_name, (CODE_COLUMN,)), display_name
+        return raw, f"{display_name}, feuille {sheet}", False
+    return read_delimited(path, display_name, (CODE_COLUMN,)), display_name, True
 
 
 def choose_table(columns: list[str], catalogue: Catalogue, where: str) -> str:
@@ -68,7 +69,7 @@ def choose_table(columns: list[str], catalogue: Catalogue, where: str) -> str:
 def read_insee_qpv(path: Path, display_name: str, catalogue: Catalogue, vintage: int, label: str,
                    table: str = "") -> pd.DataFrame:
     """Observations of one INSEE QPV table, each variable under its own source."""
-    raw, where = read_table_cells(path, display_name)
+    raw, where, decimal_comma = read_table_cells(path, display_name)
     if table and table not in catalogue.tables:
         raise SourceFileError(where, f"table {table!r} absente du catalogue ; tables connues : "
                                      f"{', '.join(catalogue.tables)}")
@@ -86,7 +87,8 @@ def read_insee_qpv(path: Path, display_name: str, catalogue: Catalogue, vintage:
     raw = raw.assign(**{CODE_COLUMN: codes.where(~national, QPV_FRANCE_CODE),
                         _LEVEL_COLUMN: np.where(national, QPV_FRANCE, QPV)})
     observations = observations_from_wide(raw, where, LAYOUT, sources, vintage, label, variables,
-                                          zeros & set(sources), blank_status=NOT_AVAILABLE)
+                                          zeros & set(sources), blank_status=NOT_AVAILABLE,
+                                          decimal_comma=decimal_comma)
     return with_quality_notes(observations, raw)
 
 

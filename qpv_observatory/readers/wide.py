@@ -63,24 +63,26 @@ def read_wide_observations(path: Path, display_name: str, layout: WideLayout, so
     level column); an empty cell is then a figure INSEE did not publish.
     """
     raw = read_delimited(path, display_name, layout.id_columns, sep=layout.sep)
+    decimal_comma = layout.sep == ";"  # INSEE and CAF files; SIG Ville's (',') write decimal points
     if not level:
         return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
-                                      zero_not_available)
+                                      zero_not_available, decimal_comma=decimal_comma)
     raw[DECLARED_LEVEL] = level
     layout = replace(layout, level_column=DECLARED_LEVEL, levels={level: level})
     return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
-                                  zero_not_available, blank_status=NOT_AVAILABLE)
+                                  zero_not_available, blank_status=NOT_AVAILABLE, decimal_comma=decimal_comma)
 
 
 def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLayout, source: str | dict[str, str],
                            vintage: int, source_label: str, variables: dict[str, str],
                            zero_not_available: frozenset[str] = frozenset(),
-                           blank_status: str = MISSING) -> pd.DataFrame:
+                           blank_status: str = MISSING, decimal_comma: bool = False) -> pd.DataFrame:
     """Canonical observations from a wide frame of text cells (CSV or XLSX alike).
 
     ``source``: the file's source, or each variable's when one file mixes sources (INSEE's QPV tables).
     ``zero_not_available`` names the variables whose zero the source writes for "not available";
-    ``blank_status`` is what an empty cell means in this layout.
+    ``blank_status`` is what an empty cell means in this layout; ``decimal_comma``: a CSV whose decimals
+    are commas, where a dot is refused (``1.320``: thousands or decimal?), not read as a decimal.
     Without a level column, each row's level comes from the form of its code.
     """
     value_columns = [c for c in raw.columns if c in variables]
@@ -113,7 +115,8 @@ def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLay
     # Column after column, as the file's rows within each: parsed in one go (the same texts recur
     # from one column to the next), the first bad cell still named by its line and column.
     try:
-        parsed = parse_distinct(pd.concat([raw[column] for column in value_columns], ignore_index=True))
+        parsed = parse_distinct(pd.concat([raw[column] for column in value_columns], ignore_index=True),
+                                decimal_comma=decimal_comma)
     except CellParseError as exc:
         column, row = divmod(exc.position, count)
         raise SourceFileError(display_name, str(exc), line=int(lines[row]), column=value_columns[column]) from None
