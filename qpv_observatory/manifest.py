@@ -96,11 +96,27 @@ def _entries(content: dict, key: str, required: tuple[str, ...], raw_dir: Path, 
         if missing or unknown:
             raise SourceFileError(display, f"bloc [[{key}]] n°{number} : clé(s) manquante(s) {missing}, "
                                            f"inconnue(s) {unknown}")
+        where = f"bloc [[{key}]] n°{number}"
+        _confined(raw_dir, folder, entry["path"], display, where)
         relative = f"{folder}/{entry['path']}" if folder else entry["path"]
         if not (raw_dir / relative).is_file():
             raise SourceFileError(display, f"bloc [[{key}]] n°{number} : fichier {display_path(relative)} introuvable")
         out.append(RawFile(**{**entry, "path": relative}))
     return out
+
+
+def _confined(raw_dir: Path, folder: str, path: object, display: str, where: str) -> None:
+    """A declared path stays inside the raw folder: relative, without '..', and no link leading out
+    of it (a file from elsewhere would be published under a data/raw/… provenance). The message names
+    the declared path only, never what lies at its target."""
+    declared = Path(str(path))
+    if not isinstance(path, str) or declared.is_absolute() or ".." in declared.parts or not declared.parts:
+        raise SourceFileError(display, f"{where} : chemin {str(path)!r} refusé : un chemin relatif au dossier "
+                                       f"{display_path(folder) if folder else RAW_DISPLAY_ROOT}, sans « .. »")
+    root = raw_dir.resolve()
+    if not (raw_dir / folder / declared).resolve().is_relative_to(root):
+        raise SourceFileError(display, f"{where} : {display_path(f'{folder}/{path}' if folder else str(path))} est "
+                                       f"un lien qui mène hors de {RAW_DISPLAY_ROOT} : copier le fichier dans le dossier")
 
 
 def _refuse_blocks(content: dict, keys: tuple[str, ...], display: str, where: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -148,3 +149,34 @@ def test_a_millesime_manifest_without_file_blocks_is_refused(raw, text):
 def test_a_millesime_without_rows_is_refused():
     with pytest.raises(SourceFileError, match="data/raw/2015/sources.toml : le millésime 2015 ne donne aucune ligne"):
         refuse_empty_millesime(empty_observations(), 2015)
+
+
+@pytest.mark.parametrize("path, message", [
+    ("../../../../etc/passwd", "chemin '../../../../etc/passwd' refusé : un chemin relatif au dossier data/raw/2016, sans « .. »"),
+    ("/etc/passwd", "chemin '/etc/passwd' refusé"),
+    ("cnaf/../../2017/cnaf/cnaf2017_allocataires_qpv_niort.csv",
+     "chemin 'cnaf/../../2017/cnaf/cnaf2017_allocataires_qpv_niort.csv' refusé")])
+def test_a_manifest_path_leaving_the_raw_folder_is_refused(raw, path, message):
+    manifest = raw / "2016" / "sources.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        'path = "cnaf/cnaf2016_allocataires_qpv_niort.csv"', f'path = "{path}"'), encoding="utf-8")
+    with pytest.raises(SourceFileError, match=f"data/raw/2016/sources.toml : bloc \\[\\[file\\]\\] n°1 : {re.escape(message)}"):
+        load_manifest(raw, [2016])
+
+
+def test_a_link_leading_out_of_the_raw_folder_is_refused_without_reading_it(raw, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("CONTENU PRIVÉ;ligne 1\n", encoding="utf-8")
+    target = raw / "2016" / "cnaf" / "cnaf2016_allocataires_qpv_niort.csv"
+    target.unlink()
+    target.symlink_to(outside)
+    with pytest.raises(SourceFileError, match="data/raw/2016/cnaf/cnaf2016_allocataires_qpv_niort.csv est un lien qui "
+                                              "mène hors de data/raw") as caught:
+        load_manifest(raw, [2016])
+    assert "PRIVÉ" not in str(caught.value)
+    # The shared manifest too: an absolute referential path.
+    shared = raw / "sources.toml"
+    shared.write_text(shared.read_text(encoding="utf-8").replace(
+        'path = "referentiels/qpv_2015_anct_niort.csv"', f'path = "{outside}"'), encoding="utf-8")
+    with pytest.raises(SourceFileError, match=r"data/raw/sources.toml : bloc \[\[referential\]\] n°1 : chemin"):
+        load_manifest(raw, [])

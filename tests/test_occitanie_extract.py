@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import duckdb
 import pytest
@@ -35,9 +36,9 @@ def occitanie(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw")
     (raw / "sig_ville").mkdir()
     (raw / "2015" / "sig_ville").mkdir(parents=True)
-    # Linked, never copied: raw files stay where they are published.
-    (raw / "sig_ville" / "qp.geojson").symlink_to(OCCITANIE / "qp.geojson")
-    (raw / "2015" / "sig_ville" / "qp.csv").symlink_to(OCCITANIE / "qp.csv")
+    # Copied into the raw folder, as a user drops a download there (a link leading out of it is refused).
+    shutil.copy(OCCITANIE / "qp.geojson", raw / "sig_ville" / "qp.geojson")
+    shutil.copy(OCCITANIE / "qp.csv", raw / "2015" / "sig_ville" / "qp.csv")
     (raw / "sources.toml").write_text(MANIFEST, encoding="utf-8")
     (raw / "2015" / "sources.toml").write_text(MANIFEST_2015, encoding="utf-8")
     curated = tmp_path_factory.mktemp("curated")
