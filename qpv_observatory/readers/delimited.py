@@ -82,7 +82,30 @@ def read_delimited(path: Path, display_name: str, required_columns: tuple[str, .
                                   line=int(np.asarray(lines)[np.argmax(filled.to_numpy())]))
     frame = frame.drop(columns=[header[index] for index in unnamed])
     frame[LINE_COLUMN] = lines
+    refuse_control_characters(frame, display_name)
     return frame
+
+
+# C0 control characters (but tab, line feed and carriage return) and DEL: never in a published label or
+# value, they break workbooks and pages downstream; refused where they are read, not at publication.
+CONTROL_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+
+
+def refuse_control_characters(frame: pd.DataFrame, display_name: str) -> None:
+    """Refuse the first cell (in file order) holding a control character, naming its line and column."""
+    first = None
+    for column in frame.columns.drop(LINE_COLUMN, errors="ignore"):
+        found = frame[column].astype("str").str.contains(CONTROL_CHARACTERS, regex=True, na=False).to_numpy()
+        if found.any():
+            row = int(np.argmax(found))
+            if first is None or row < first[0]:
+                first = (row, column)
+    if first is not None:
+        row, column = first
+        character = next(c for c in str(frame[column].iloc[row]) if c < " " and c not in "\t\n\r" or c == "\x7f")
+        raise SourceFileError(display_name, f"caractère de contrôle U+{ord(character):04X} dans la cellule : "
+                                            "corriger le fichier (retirer le caractère)",
+                              line=int(frame[LINE_COLUMN].iloc[row]), column=column)
 
 
 def _csv_rows(reader, header: list[str], display_name: str,

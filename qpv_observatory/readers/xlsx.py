@@ -18,7 +18,7 @@ import python_calamine
 from openpyxl.utils.exceptions import InvalidFileException
 
 from qpv_observatory.errors import SourceFileError
-from qpv_observatory.readers.delimited import LINE_COLUMN
+from qpv_observatory.readers.delimited import LINE_COLUMN, refuse_control_characters
 
 # Title blocks are a few lines; a header further down means the wrong file.
 HEADER_SEARCH_ROWS = 60
@@ -113,4 +113,5 @@ def _table(rows: list[tuple], header_index: int, where: str) -> pd.DataFrame:
         raise SourceFileError(where, "aucune ligne de données après l'en-tête", line=header_index + 1)
     frame = pd.DataFrame(records, columns=names, dtype=str)
     frame[LINE_COLUMN] = lines
+    refuse_control_characters(frame, where)
     return frame
