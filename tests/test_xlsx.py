@@ -71,3 +71,59 @@ def test_refusals_are_the_same(tmp_path, engine):
     not_a_workbook.write_text("CODGEO;LIBGEO\n", encoding="utf-8")
     with pytest.raises(SourceFileError, match="classeur XLSX illisible"):
         read_xlsx_table(not_a_workbook, "g.xlsx", ("CODGEO",), engine=engine)
+
+
+def _workbook(path: Path, rows: list[list]) -> Path:
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+def _rewrite_member(path: Path, member: str, edit) -> None:
+    """The same archive with one member's bytes changed (what a broken or hostile file holds)."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        contents = {info.filename: archive.read(info) for info in archive.infolist()}
+    contents[member] = edit(contents[member])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+
+
+TABLE = [["CODGEO", "LIBGEO", "PART"], ["QP079001", "Clou Bouchet", 24], ["QP079002", "Tour Chabot", 20],
+         ["79191", "Niort", 23], ["200041317", "CA du Niortais", 22]]
+
+
+def test_rows_beyond_a_short_declared_dimension_are_read(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", TABLE)
+    _rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'ref="A1:C5"', b'ref="A1:C3"'))
+    for engine in ("openpyxl", "calamine"):
+        frame, _ = read_xlsx_table(path, "f.xlsx", ("CODGEO",), engine=engine)
+        assert frame["CODGEO"].tolist() == ["QP079001", "QP079002", "79191", "200041317"], engine
+
+
+def test_a_formula_without_its_computed_value_is_refused(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", [*TABLE[:3], ["79191", "Niort", "=C2+C3"]])  # openpyxl stores no value
+    with pytest.raises(SourceFileError, match="f.xlsx, feuille Sheet, ligne 4, colonne PART : formule '=C2\\+C3' "
+                                              "sans valeur calculée"):
+        read_xlsx_table(path, "f.xlsx", ("CODGEO",))
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", TABLE)
+    filler = b"<!--" + b" " * (40 << 20) + b"-->"  # 40 MiB of blanks: compresses about a thousand times
+    _rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"<sheetData>", filler + b"<sheetData>"))
+    assert path.stat().st_size < 1 << 20
+    for engine in ("openpyxl", "calamine"):
+        with pytest.raises(SourceFileError, match="classeur refusé sans être ouvert : xl/worksheets/sheet1.xml se "
+                                                  "décompresse en 40 Mio"):
+            read_xlsx_table(path, "f.xlsx", ("CODGEO",), engine=engine)
+
+
+def test_a_damaged_sheet_names_the_file(tmp_path):
+    path = _workbook(tmp_path / "f.xlsx", TABLE)
+    _rewrite_member(path, "xl/worksheets/sheet1.xml", lambda xml: xml[: len(xml) // 2])
+    with pytest.raises(SourceFileError, match="fichier f.xlsx : feuille Sheet illisible \\(ParseError\\)"):
+        read_xlsx_table(path, "f.xlsx", ("CODGEO",))

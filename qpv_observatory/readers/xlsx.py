@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 import pandas as pd
 import python_calamine
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from qpv_observatory.errors import SourceFileError
@@ -22,6 +25,15 @@ from qpv_observatory.readers.delimited import LINE_COLUMN, refuse_control_charac
 
 # Title blocks are a few lines; a header further down means the wrong file.
 HEADER_SEARCH_ROWS = 60
+# Checked in the archive's directory before anything is unpacked: published workbooks compress about
+# ten to one; a member that unpacks to more than this and compresses a hundred times better is a zip
+# bomb (a 576 KB file unpacking to 196 MB took 2.5 GB of memory to read).
+MAX_UNPACKED_BYTES = 1 << 30
+SUSPICIOUS_MEMBER_BYTES = 16 << 20
+SUSPICIOUS_RATIO = 100
+# What openpyxl raises on a damaged archive or sheet XML (a member that does not inflate or parse).
+WORKBOOK_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ParseError, zlib.error, ValueError,
+                   EOFError)
 
 
 def cell_text(value: object) -> str:
@@ -58,6 +70,7 @@ def read_xlsx_table(path: Path, display_name: str, required_columns: tuple[str, 
     #DIV/0!...) comes out as an empty cell where openpyxl gives its text: only for tables whose
     columns refuse an empty cell anyway (codes), never for published values.
     """
+    check_archive(path, display_name)
     names, sheet_rows, close = (_open_calamine if engine == "calamine" else _open_openpyxl)(path, display_name)
     try:
         for sheet_name in sorted(names, key=lambda n: n != preferred_sheet):
@@ -65,7 +78,10 @@ def read_xlsx_table(path: Path, display_name: str, required_columns: tuple[str, 
             header_index = _find_header(rows, required_columns)
             if header_index is None:
                 continue
-            return _table(rows, header_index, f"{display_name}, feuille {sheet_name}"), sheet_name
+            where = f"{display_name}, feuille {sheet_name}"
+            if engine != "calamine":
+                _refuse_uncached_formulas(path, sheet_name, rows, header_index, where)
+            return _table(rows, header_index, where), sheet_name
     finally:
         close()
     raise SourceFileError(display_name, f"aucune feuille ne contient une ligne d'en-tête avec les colonnes "
@@ -77,12 +93,61 @@ def read_xlsx_table(path: Path, display_name: str, required_columns: tuple[str, 
 OpenedWorkbook = tuple[list[str], Callable[[str], list], Callable[[], None]]
 
 
+def check_archive(path: Path, display_name: str) -> None:
+    """Refuse a workbook whose archive would unpack to too much, before unpacking any of it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceFileError(display_name, f"classeur XLSX illisible ({exc.__class__.__name__})") from None
+    total = sum(member.file_size for member in members)
+    bomb = next((m for m in members if m.file_size > SUSPICIOUS_MEMBER_BYTES
+                 and m.file_size > SUSPICIOUS_RATIO * max(m.compress_size, 1)), None)
+    if total > MAX_UNPACKED_BYTES or bomb is not None:
+        member = bomb or max(members, key=lambda m: m.file_size)
+        raise SourceFileError(display_name, f"classeur refusé sans être ouvert : {member.filename} se décompresse en "
+                                            f"{member.file_size / 2 ** 20:,.0f} Mio depuis "
+                                            f"{member.compress_size / 2 ** 20:,.1f} Mio (archive piégée ou trop "
+                                            "volumineuse ; exporter la feuille utile en CSV)")
+
+
 def _open_openpyxl(path: Path, display_name: str) -> OpenedWorkbook:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+    except WORKBOOK_ERRORS as exc:
         raise SourceFileError(display_name, f"classeur XLSX illisible ({exc.__class__.__name__})") from None
-    return (workbook.sheetnames, lambda name: list(workbook[name].iter_rows(values_only=True)), workbook.close)
+
+    def sheet_rows(name: str) -> list[tuple]:
+        sheet = workbook[name]
+        # The <dimension> a sheet declares may be short: rows below it would be dropped without a word.
+        sheet.reset_dimensions()
+        try:
+            return list(sheet.iter_rows(values_only=True))
+        except WORKBOOK_ERRORS as exc:
+            raise SourceFileError(display_name, f"feuille {name} illisible ({exc.__class__.__name__}) : classeur "
+                                                "endommagé") from None
+
+    return workbook.sheetnames, sheet_rows, workbook.close
+
+
+def _refuse_uncached_formulas(path: Path, sheet_name: str, rows: list[tuple], header_index: int, where: str) -> None:
+    """A formula cell saved without its computed value reads as empty: refused, never taken for a blank
+    (the workbook must be opened and saved in a spreadsheet, which stores the values)."""
+    workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        sheet = workbook[sheet_name]
+        sheet.reset_dimensions()
+        header = [cell_text(v) for v in rows[header_index]]
+        for line, (formulas, values) in enumerate(zip(sheet.iter_rows(values_only=True), rows), start=1):
+            if line <= header_index + 1:
+                continue
+            for index, (formula, value) in enumerate(zip(formulas, values)):
+                if value is None and isinstance(formula, str) and formula.startswith("="):
+                    column = header[index] if index < len(header) and header[index] else get_column_letter(index + 1)
+                    raise SourceFileError(where, f"formule {formula!r} sans valeur calculée enregistrée : ouvrir le "
+                                                 "classeur dans un tableur et l'enregistrer", line=line, column=column)
+    finally:
+        workbook.close()
 
 
 def _open_calamine(path: Path, display_name: str) -> OpenedWorkbook:
