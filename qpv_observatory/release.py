@@ -13,7 +13,8 @@ A refresh writes everything into its staging folder; only when every blocking ch
 is the folder renamed into ``releases/`` and ``current`` switched to it with one ``os.replace``
 (atomic on POSIX). A reader opening ``observatoire_qpv.duckdb`` resolves the links at open time
 and gets either the old file or the new one, each complete; files of a release are never
-rewritten. A refresh killed midway leaves only a staging folder, removed by the next refresh.
+rewritten. A refresh killed midway leaves a staging folder, or a release it never switched to:
+both removed by the next refresh.
 The superseded releases are kept a little while (KEEP_RELEASES) so that a reader who resolved
 the old link just before the switch can still open it.
 """
@@ -142,12 +143,17 @@ def prune_releases(curated_dir: Path, keep: int = KEEP_RELEASES) -> list[Path]:
 
 
 def remove_abandoned_staging(curated_dir: Path, keep_run_id: str | None = None) -> list[Path]:
-    """Staging folders left by refreshes that were killed or failed (call under the refresh lock)."""
+    """Staging folders left by refreshes that were killed or failed, and orphan releases: renamed into
+    releases/ by a refresh killed before it switched ``current`` to them, so never published (newer
+    than the current release, or any release when none is current). Call under the refresh lock."""
     folder = curated_dir / RELEASES
     if not folder.is_dir():
         return []
     keep = f"{STAGING_PREFIX}{keep_run_id}" if keep_run_id else None
-    removed = [p for p in folder.iterdir() if p.name.startswith(STAGING_PREFIX) and p.name != keep]
+    current = current_release(curated_dir)
+    removed = [p for p in folder.iterdir()
+               if (p.name.startswith(STAGING_PREFIX) and p.name != keep)
+               or (not p.name.startswith(".") and p.is_dir() and (current is None or p.name > current.name))]
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed

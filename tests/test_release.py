@@ -128,3 +128,20 @@ def test_the_warehouse_takes_the_copy_made_ahead_and_keeps_the_published_file(tm
     with duckdb.connect(str(second.database), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM observations").fetchone()[0] == 4
     assert first.database != second.database
+
+
+def test_a_release_never_switched_to_is_removed_by_the_next_refresh(tmp_path, monkeypatch):
+    _stage(tmp_path, "run1", 3)
+    superseded = commit_release(tmp_path, "run1")  # kept a while for readers who resolved it
+    _stage(tmp_path, "run2", 1)
+    published = commit_release(tmp_path, "run2")
+    _stage(tmp_path, "run3", 5)
+    # Killed between the rename into releases/ and the switch of current.
+    monkeypatch.setattr("qpv_observatory.release.os.replace", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        commit_release(tmp_path, "run3")
+    monkeypatch.undo()
+    orphan = next(p for p in (tmp_path / "releases").iterdir() if p.name.endswith("-run3"))
+    assert current_release(tmp_path) == published and orphan.is_dir()
+    assert [p.name for p in remove_abandoned_staging(tmp_path)] == [orphan.name]
+    assert sorted(p.name for p in (tmp_path / "releases").iterdir()) == sorted([superseded.name, published.name])
