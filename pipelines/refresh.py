@@ -31,7 +31,7 @@ from pipelines.history import relax_history_durability
 from pipelines.memory import long_lived_objects_set_aside, release_freed_memory
 from pipelines.partitions import MILLESIME_PARTITIONS_NAME
 from pipelines.resources import REFRESH_TAG, ObservatoryPaths
-from qpv_observatory.errors import SourceFileError
+from qpv_observatory.errors import SourceFileError, system_error_from_message
 from qpv_observatory.manifest import discover_vintages
 from qpv_observatory.release import copy_ahead, discard_copies_ahead, refresh_lock, remove_abandoned_staging
 from qpv_observatory.store import vintage_fingerprint
@@ -101,13 +101,16 @@ class RefreshOutcome:
         return [e for r in self.results for e in r.get_asset_check_evaluations()]
 
     def input_errors(self) -> list[str]:
-        """Messages of the bad-input errors (SourceFileError) that stopped a run."""
+        """Messages of the bad-input errors (SourceFileError) and system errors (disk full, read-only
+        folder...) that stopped a run, in French."""
         messages = []
         for event in self.get_step_failure_events():
             error = event.step_failure_data.error
             while error is not None:
                 if error.cls_name == SourceFileError.__name__:
                     messages.append(error.message.split(": ", 1)[-1].strip())
+                elif (system := system_error_from_message(error.message or "")) is not None:
+                    messages.append(system)
                 error = error.cause
         return messages
 

@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from pipelines.refresh import refresh
     from pipelines.resources import default_paths
-    from qpv_observatory.errors import SourceFileError
+    from qpv_observatory.errors import SourceFileError, system_error_fr
     from qpv_observatory.release import RefreshInProgress, current_release
     from qpv_observatory.warehouse import DATABASE_NAME, PARQUET_DIR
 
@@ -55,6 +55,10 @@ def _run(args: argparse.Namespace) -> int:
             return 1
         except RefreshInProgress as exc:
             print(f"Échec : {exc} ; les sorties publiées restent consultables.", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"Échec : {system_error_fr(exc.errno, exc.filename, exc.strerror or '')}", file=sys.stderr)
+            unchanged()
             return 1
     if not outcome.success:
         where = f" (millésime {outcome.failed_vintage})" if outcome.failed_vintage else ""

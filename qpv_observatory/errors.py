@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+
 
 class SourceFileError(ValueError):
     """Bad input: names the file, and where known the line and the column.
@@ -20,3 +24,30 @@ class SourceFileError(ValueError):
         if column is not None:
             where.append(f"colonne {column}")
         super().__init__(f"{', '.join(where)} : {message}")
+
+
+# What an analyst reads for the system errors a refresh meets (read-only or full disk...).
+SYSTEM_ERRORS_FR = {
+    errno.EACCES: "droits insuffisants (dossier en lecture seule ?)",
+    errno.EPERM: "opération non permise",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOSPC: "disque plein",
+    errno.EDQUOT: "quota disque dépassé",
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.ENOTDIR: "un fichier se trouve là où un dossier est attendu",
+    errno.EISDIR: "un dossier se trouve là où un fichier est attendu",
+}
+_ERRNO_MESSAGE = re.compile(r"\[Errno (\d+)\] [^:]*(?:: '(.*)')?")
+
+
+def system_error_fr(code: int | None, path: object = None, detail: str = "") -> str:
+    """« écriture impossible : disque plein (/chemin) » from an errno and the path it concerns."""
+    cause = SYSTEM_ERRORS_FR.get(code, detail or (os.strerror(code) if code else "erreur système"))
+    return f"erreur système : {cause}" + (f" ({path})" if path else "")
+
+
+def system_error_from_message(message: str) -> str | None:
+    """The French text for a system error known only by its message (``[Errno 28] No space left on
+    device: '/x'``, as Dagster reports a step's exception); None when it is none."""
+    match = _ERRNO_MESSAGE.search(message)
+    return system_error_fr(int(match.group(1)), match.group(2)) if match else None

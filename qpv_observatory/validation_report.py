@@ -30,9 +30,13 @@ STATUS_LABELS_FR = {"passed": "réussi", "warning": "avertissements", "failed": 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def _save(report_dir: Path, run_id: str, name: str, record: dict, millesime: int | None = None,

@@ -11,7 +11,7 @@ import pytest
 from pipelines.definitions import OBSERVATORY_JOB, defs
 from pipelines.resources import PROJECT_ROOT
 from qpv_observatory.catalogue import load_catalogue
-from qpv_observatory.errors import SourceFileError
+from qpv_observatory.errors import SourceFileError, system_error_from_message
 from qpv_observatory.ingest import read_millesime_observations
 from qpv_observatory.manifest import load_manifest
 from qpv_observatory.release import remove_abandoned_staging, staging_dir
@@ -134,6 +134,30 @@ def test_cli_reports_bad_input_with_file_and_line(tmp_path):
     assert done.returncode == 1
     assert "data/raw/2015/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
     assert not (tmp_path / "out" / DATABASE_NAME).exists()
+
+
+def test_cli_names_a_system_error_in_french(tmp_path):
+    # A file where the publication folder should be: the refresh stops before any step, with one French line.
+    (tmp_path / "un_fichier").write_text("", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "qpv_observatory.cli", "run", "--curated-dir",
+                           str(tmp_path / "un_fichier" / "curated")],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+                          env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (f"Échec : erreur système : un fichier se trouve là où un dossier est "
+                                           f"attendu ({tmp_path / 'un_fichier' / 'curated'})")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("message, french", [
+    ("OSError: [Errno 28] No space left on device: '/srv/curated/validation/x.json'",
+     "erreur système : disque plein (/srv/curated/validation/x.json)"),
+    ("PermissionError: [Errno 13] Permission denied: '/srv/curated'",
+     "erreur système : droits insuffisants (dossier en lecture seule ?) (/srv/curated)"),
+    ("OSError: [Errno 30] Read-only file system", "erreur système : système de fichiers en lecture seule"),
+    ("ValueError: something else", None)])
+def test_a_step_s_system_error_is_told_in_french(message, french):
+    assert system_error_from_message(message) == french
 
 
 def test_the_command_line_loads_no_plotting_library_before_pictures_are_drawn():

@@ -407,3 +407,15 @@ def test_an_absurd_number_is_refused_by_the_source_suite():
     assert refused == {"une valeur reste entre -1 et 1 milliard": 6}  # the line the row was read from
     frame["value"] = pd.array([10.0, 57393.0], dtype="Float64")
     assert validate_frame(frame, SOURCE_SUITE, SOURCE_PARAMETERS).passed
+
+
+def test_a_report_write_that_fails_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from qpv_observatory import validation_report
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(validation_report.os, "replace", disk_full)
+    with pytest.raises(OSError):
+        validation_report._write_atomic(tmp_path / "validation" / "index.html", "<html></html>")
+    assert list((tmp_path / "validation").iterdir()) == []
