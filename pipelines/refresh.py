@@ -42,6 +42,7 @@ SHARED_INPUT_ASSETS = ("indicator_catalogue", "qpv_referential")
 PICTURE_ASSETS = ("indicator_charts", "evaluation_report")  # charts, maps and the evaluation report
 PROMOTION_ASSET = "promoted_millesime"
 PARTITION_TAG = "dagster/partition"
+UNREADABLE_FINGERPRINT = "illisible : "  # a millésime whose inputs cannot be read (see _fingerprint)
 # The runs of a refresh execute in the refresh's process, one step after the other.
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
@@ -128,7 +129,7 @@ def plan_refresh(paths: ObservatoryPaths, vintages: Iterable[int] | None = None,
     if unknown:
         raise SourceFileError("data/raw", f"millésime(s) {', '.join(map(str, unknown))} demandé(s) mais absent(s) "
                                           f"(millésimes présents : {', '.join(map(str, discovered))})")
-    fingerprints = {v: vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, v) for v in discovered}
+    fingerprints = {v: _fingerprint(paths, v) for v in (asked or discovered)}
     if all_vintages:
         chosen = discovered
     elif asked:
@@ -136,6 +137,16 @@ def plan_refresh(paths: ObservatoryPaths, vintages: Iterable[int] | None = None,
     else:
         chosen = [v for v in discovered if paths.store.fingerprint(v) != fingerprints[v]]
     return RefreshPlan(discovered, chosen, fingerprints)
+
+
+def _fingerprint(paths: ObservatoryPaths, vintage: int) -> str:
+    """The millésime's fingerprint; a manifest that cannot be read gives one that matches no promotion:
+    the millésime is refreshed, and its run stops on the manifest's error, recorded on the validation
+    page; the other millésimes are planned as usual (``--vintage`` refreshes them)."""
+    try:
+        return vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, vintage)
+    except SourceFileError as exc:
+        return f"{UNREADABLE_FINGERPRINT}{exc}"
 
 
 def refresh(paths: ObservatoryPaths, instance: dg.DagsterInstance, vintages: Iterable[int] | None = None,

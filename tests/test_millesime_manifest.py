@@ -180,3 +180,17 @@ def test_a_link_leading_out_of_the_raw_folder_is_refused_without_reading_it(raw,
         'path = "referentiels/qpv_2015_anct_niort.csv"', f'path = "{outside}"'), encoding="utf-8")
     with pytest.raises(SourceFileError, match=r"data/raw/sources.toml : bloc \[\[referential\]\] n°1 : chemin"):
         load_manifest(raw, [])
+
+
+def test_a_bad_manifest_blocks_its_millesime_only(raw, tmp_path):
+    from pipelines.refresh import UNREADABLE_FINGERPRINT, plan_refresh
+    from pipelines.resources import ObservatoryPaths
+
+    (raw / "2015" / "sources.toml").write_text("", encoding="utf-8")
+    paths = ObservatoryPaths(raw_dir=str(raw), curated_dir=str(tmp_path / "curated"))
+    # The other millésimes are planned (and refreshed on demand) as usual.
+    assert plan_refresh(paths, vintages=[2018]).to_refresh == [2018]
+    # Without --vintage, the bad one is refreshed: its run stops on the manifest's error, on the validation page.
+    plan = plan_refresh(paths)
+    assert 2015 in plan.to_refresh
+    assert plan.fingerprints[2015].startswith(UNREADABLE_FINGERPRINT) and "aucun bloc [[file]]" in plan.fingerprints[2015]
