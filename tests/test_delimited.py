@@ -117,3 +117,15 @@ def test_a_control_separator_in_a_cell_is_refused_by_either_path(tmp_path):
     assert arrow["LIBGEO"].tolist() == expected["LIBGEO"].tolist() == ["a\x1cb"]
     with pytest.raises(SourceFileError, match="ligne 2, colonne LIBGEO : caractère de contrôle U\\+001C"):
         read_delimited(path, "f.csv", ("CODGEO",))
+
+
+def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"CODGEO;LIBGEO\n" + b"QP079001;Clou Bouchet\n" * 60_000)  # 1.3 MiB
+    monkeypatch.setenv(delimited.MAX_CSV_MIB_ENV, "1")
+    monkeypatch.setattr(delimited.Path, "read_bytes", lambda self: pytest.fail("read despite its size"))
+    with pytest.raises(SourceFileError, match="fichier f.csv : fichier de 1 Mio, au-delà de la limite de 1 Mio "
+                                              "\\(QPV_OBSERVATORY_MAX_CSV_MIB\\)"):
+        read_delimited(path, "f.csv", ("CODGEO",))
+    monkeypatch.undo()
+    assert len(read_delimited(path, "f.csv", ("CODGEO",))) == 60_000  # the default limit reads it

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -16,8 +17,15 @@ import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
 from qpv_observatory.errors import SourceFileError
+from qpv_observatory.formatting import format_fr
 
 LINE_COLUMN = "source_row"
+# A file is read whole, about eight times its size in memory at the peak (benchmarks/refusal_memory.py):
+# above this size (in MiB) it is refused before reading, so that a read stays under about 1.5 GiB.
+# Published files are far smaller (a national QPV table: 0.2 MB, Filosofi for every commune: 3 MB);
+# QPV_OBSERVATORY_MAX_CSV_MIB raises or lowers the limit.
+MAX_CSV_MIB_ENV = "QPV_OBSERVATORY_MAX_CSV_MIB"
+DEFAULT_MAX_CSV_MIB = 128
 UNNAMED_PREFIX = "__sans_nom_"  # a column whose header cell is empty, until it is dropped
 
 
@@ -42,6 +50,16 @@ def decode_text(data: bytes, display_name: str) -> str:
                                             f"(octet {data[exc.start]:#04x} en position {exc.start})") from None
 
 
+def refuse_oversized(path: Path, display_name: str) -> None:
+    """Refuse a file larger than the configured limit, from its size alone (memory stays bounded)."""
+    limit = float(os.environ.get(MAX_CSV_MIB_ENV) or DEFAULT_MAX_CSV_MIB)
+    size = path.stat().st_size
+    if size > limit * 2 ** 20:
+        raise SourceFileError(display_name, f"fichier de {format_fr(size / 2 ** 20, 0)} Mio, au-delà de la limite "
+                                            f"de {format_fr(limit, 0)} Mio ({MAX_CSV_MIB_ENV}) : le fichier est-il le bon ? "
+                                            "sinon, n'en garder que les lignes utiles ou relever la limite")
+
+
 def read_delimited(path: Path, display_name: str, required_columns: tuple[str, ...], sep: str = ";",
                    short_rows: bool = False) -> pd.DataFrame:
     """Read a delimited file into a frame of strings, refusing anything ragged or incomplete.
@@ -50,6 +68,7 @@ def read_delimited(path: Path, display_name: str, required_columns: tuple[str, .
     cells are blank, refused otherwise. ``short_rows``: a row may leave out its last fields (empty),
     as the catalogue's optional columns allow.
     """
+    refuse_oversized(path, display_name)
     text = decode_text(path.read_bytes(), display_name)
     if not text.strip():
         raise SourceFileError(display_name, "fichier vide")

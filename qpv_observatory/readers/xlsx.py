@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from qpv_observatory.errors import SourceFileError
+from qpv_observatory.formatting import format_fr
 from qpv_observatory.readers.delimited import LINE_COLUMN, refuse_control_characters
 
 # Title blocks are a few lines; a header further down means the wrong file.
@@ -106,8 +107,8 @@ def check_archive(path: Path, display_name: str) -> None:
     if total > MAX_UNPACKED_BYTES or bomb is not None:
         member = bomb or max(members, key=lambda m: m.file_size)
         raise SourceFileError(display_name, f"classeur refusé sans être ouvert : {member.filename} se décompresse en "
-                                            f"{member.file_size / 2 ** 20:,.0f} Mio depuis "
-                                            f"{member.compress_size / 2 ** 20:,.1f} Mio (archive piégée ou trop "
+                                            f"{format_fr(member.file_size / 2 ** 20, 0)} Mio depuis "
+                                            f"{format_fr(member.compress_size / 2 ** 20, 1)} Mio (archive piégée ou trop "
                                             "volumineuse ; exporter la feuille utile en CSV)")
 
 
