@@ -116,7 +116,9 @@ class RefreshOutcome:
         return messages
 
     def failed_checks(self) -> list[str]:
-        return [e.description or "" for e in self.get_asset_check_evaluations() if not e.passed]
+        """The blocking checks that failed (a check with warnings only does not stop a refresh)."""
+        return [e.description or "" for e in self.get_asset_check_evaluations()
+                if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
 
 
 def plan_refresh(paths: ObservatoryPaths, vintages: Iterable[int] | None = None,

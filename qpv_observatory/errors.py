@@ -38,6 +38,11 @@ SYSTEM_ERRORS_FR = {
     errno.EISDIR: "un dossier se trouve là où un fichier est attendu",
 }
 _ERRNO_MESSAGE = re.compile(r"\[Errno (\d+)\] [^:]*(?:: '(.*)')?")
+# The same causes as other libraries word them (DuckDB: "IO Error: Could not write file "x": No space left
+# on device").
+_WORDED_ERRORS = {"No space left on device": errno.ENOSPC, "Read-only file system": errno.EROFS,
+                  "Permission denied": errno.EACCES, "Disk quota exceeded": errno.EDQUOT}
+_QUOTED_PATH = re.compile(r"""["']([^"']*/[^"']*)["']""")
 
 
 def system_error_fr(code: int | None, path: object = None, detail: str = "") -> str:
@@ -50,4 +55,10 @@ def system_error_from_message(message: str) -> str | None:
     """The French text for a system error known only by its message (``[Errno 28] No space left on
     device: '/x'``, as Dagster reports a step's exception); None when it is none."""
     match = _ERRNO_MESSAGE.search(message)
-    return system_error_fr(int(match.group(1)), match.group(2)) if match else None
+    if match:
+        return system_error_fr(int(match.group(1)), match.group(2))
+    for words, code in _WORDED_ERRORS.items():
+        if words in message:
+            path = _QUOTED_PATH.search(message)
+            return system_error_fr(code, path.group(1) if path else None)
+    return None

@@ -25,6 +25,10 @@ CASES = {
     "rate_140.csv": ("2016/cnaf/cnaf2016_allocataires_qpv_niort.csv", ["ligne 3", "compris entre 0 et 100", "140"]),
     "empty_file.csv": ("2018/cnam/cnam2018_qpv_niort.csv", ["fichier vide"]),
     "truncated_file.csv": (RP2015, ["ligne 3", "ligne tronquée"]),
+    # 3.590 or 3,590? A dot is no decimal separator in INSEE's files: refused, never read as 3.59.
+    "decimal_dot.csv": (RP2015, ["ligne 4", "colonne P15_TXCHOM1564", "'3.590' : un point dans un fichier à virgule"]),
+    "nan_value.csv": (RP2015, ["ligne 3", "colonne P15_TXCHOM1564", "'NaN' n'est pas un nombre fini"]),
+    "control_character.csv": (RP2015, ["ligne 2", "colonne LIBGEO", "caractère de contrôle U+0007"]),
 }
 
 

@@ -155,6 +155,8 @@ def test_cli_names_a_system_error_in_french(tmp_path):
     ("PermissionError: [Errno 13] Permission denied: '/srv/curated'",
      "erreur système : droits insuffisants (dossier en lecture seule ?) (/srv/curated)"),
     ("OSError: [Errno 30] Read-only file system", "erreur système : système de fichiers en lecture seule"),
+    ('duckdb.IOException: IO Error: Could not write file "/srv/curated/x.duckdb": No space left on device',
+     "erreur système : disque plein (/srv/curated/x.duckdb)"),
     ("ValueError: something else", None)])
 def test_a_step_s_system_error_is_told_in_french(message, french):
     assert system_error_from_message(message) == french
@@ -169,3 +171,19 @@ def test_the_command_line_loads_no_plotting_library_before_pictures_are_drawn():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_failed_refresh_lists_its_blocking_checks_not_its_warnings():
+    import dagster as dg
+
+    from pipelines.refresh import RefreshOutcome, RefreshPlan, RunSummary
+
+    def evaluation(name, passed, severity):
+        return dg.AssetCheckEvaluation(dg.AssetKey("observations"), name, passed, severity=severity,
+                                       description=f"suite {name}")
+
+    run = RunSummary(False, (), (evaluation("observations_suite", False, dg.AssetCheckSeverity.WARN),
+                                 evaluation("gaps_suite", False, dg.AssetCheckSeverity.ERROR),
+                                 evaluation("source_suites", True, dg.AssetCheckSeverity.WARN)))
+    outcome = RefreshOutcome(RefreshPlan([2015], [2015], {}), [run])
+    assert outcome.failed_checks() == ["suite gaps_suite"]
