@@ -3,6 +3,7 @@ a message naming the file, the line and the rule, and the published DuckDB/Parqu
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -56,3 +57,38 @@ def test_bad_input_stops_publication_with_a_clear_message(bad_file, demo_curated
     assert digest_tree(curated) == published  # DuckDB, Parquet and charts untouched
     page = (curated / REPORT_DIR / REPORT_PAGE).read_text(encoding="utf-8")
     assert f"data/raw/{target}" in page and "bloquant" in page
+
+
+def _empty_manifest(raw: Path) -> str:
+    (raw / "2015" / "sources.toml").write_text("", encoding="utf-8")
+    return "data/raw/2015/sources.toml : aucun bloc [[file]]"
+
+
+def _path_out_of_the_raw_folder(raw: Path) -> str:
+    manifest = raw / "2016" / "sources.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(
+        'path = "cnaf/cnaf2016_allocataires_qpv_niort.csv"', 'path = "../../../../etc/passwd"'), encoding="utf-8")
+    return "chemin '../../../../etc/passwd' refusé"
+
+
+def _link_out_of_the_raw_folder(raw: Path) -> str:
+    target = raw / "2017" / "cnaf" / "cnaf2017_allocataires_qpv_niort.csv"
+    outside = raw.parent / "ailleurs.csv"
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    return "cnaf2017_allocataires_qpv_niort.csv est un lien qui mène hors de data/raw"
+
+
+@pytest.mark.parametrize("spoil", [_empty_manifest, _path_out_of_the_raw_folder, _link_out_of_the_raw_folder])
+def test_a_refused_manifest_leaves_the_published_release_as_it_was(spoil, demo_curated, tmp_path):
+    curated = tmp_path / "curated"
+    shutil.copytree(demo_curated, curated, symlinks=True)
+    published = digest_tree(curated)
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_RAW, raw)
+    expected = spoil(raw)
+    result = run_pipeline(curated, raw)
+    assert not result.success and expected in failure_messages(result)
+    assert digest_tree(curated) == published
+    assert expected in html.unescape((curated / REPORT_DIR / REPORT_PAGE).read_text(encoding="utf-8"))
