@@ -30,6 +30,9 @@ CASES = {
     "decimal_dot.csv": (RP2015, ["ligne 4", "colonne P15_TXCHOM1564", "'3.590' : un point dans un fichier à virgule"]),
     "nan_value.csv": (RP2015, ["ligne 3", "colonne P15_TXCHOM1564", "'NaN' n'est pas un nombre fini"]),
     "control_character.csv": (RP2015, ["ligne 2", "colonne LIBGEO", "caractère de contrôle U+0007"]),
+    # A finite number, but no population: refused before any sum could turn two of them into inf.
+    "absurd_number.csv": ("2013/insee_rp/rp2013_qpv_population_niort.csv",
+                          ["ligne 3", "une valeur reste entre -1 et 1 milliard", "1e+308"]),
 }
 
 
