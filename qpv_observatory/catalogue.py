@@ -14,6 +14,7 @@ INDICATOR_COLUMNS = ("indicator_id", "label_fr", "unit", "theme", "source", "pol
 POLARITIES = ("higher_is_worse", "higher_is_better", "neutral")
 AGGREGATIONS = ("sum", "ratio_of_sums", "weighted_mean", "not_aggregable")
 VARIABLES_FILE = "source_variables.csv"
+PROJECT_CATALOGUE = Path(__file__).resolve().parent.parent / "data" / "catalogue"
 VARIABLE_COLUMNS = ("source", "vintage", "variable", "indicator_id")
 # Optional column of source_variables.csv: what the variable gives for its indicator. Counts
 # (numerator, denominator) let rates be aggregated as a ratio of sums; default "value".
@@ -93,7 +94,7 @@ def empty_method_breaks() -> pd.DataFrame:
 
 
 def _load_method_breaks(catalogue_dir: Path, sources: set[str], indicators: set[str]) -> pd.DataFrame:
-    display = f"data/catalogue/{METHOD_BREAKS_FILE}"
+    display = catalogue_display(catalogue_dir, METHOD_BREAKS_FILE)
     frame = read_delimited(catalogue_dir / METHOD_BREAKS_FILE, display, METHOD_BREAK_COLUMNS)
     _check_allowed(frame, "source", sources, display)
     for indicator, line in zip(frame["indicator_id"], frame["source_row"]):
@@ -116,6 +117,14 @@ def _check_allowed(frame: pd.DataFrame, column: str, allowed: tuple[str, ...] | 
                                   line=int(line), column=column)
 
 
+def catalogue_display(catalogue_dir: Path, name: str) -> str:
+    """How a catalogue file is named in messages: data/catalogue/<name> for the project's own, else the
+    path of the folder given (--catalogue-dir)."""
+    if catalogue_dir.resolve() == PROJECT_CATALOGUE.resolve():
+        return f"data/catalogue/{name}"
+    return str(catalogue_dir / name)
+
+
 def _optional_years(frame: pd.DataFrame, column: str, display_name: str) -> pd.Series:
     """A column of four-digit years where an empty cell means "every millésime" (NA)."""
     texts = frame[column].str.strip()
@@ -126,13 +135,13 @@ def _optional_years(frame: pd.DataFrame, column: str, display_name: str) -> pd.S
     return pd.array([int(t) if t else None for t in texts], dtype="Int64")
 
 
-def _check_tables(variables: pd.DataFrame) -> None:
+def _check_tables(variables: pd.DataFrame, display: str) -> None:
     """Within a published table, a column name means one thing: one source and indicator per millésime."""
     rows = variables[variables["table"] != ""]
     clash = rows[rows.duplicated(["table", "vintage", "variable"], keep="first")]
     if len(clash):
         row = clash.iloc[0]
-        raise SourceFileError(f"data/catalogue/{VARIABLES_FILE}", f"variable {row.variable} définie deux fois pour "
+        raise SourceFileError(display, f"variable {row.variable} définie deux fois pour "
                               f"la table {row.table}", line=int(row.source_row), column="variable")
 
 
@@ -141,7 +150,8 @@ def millesime_rows(path: Path, vintage: int) -> list[list[str]] | None:
     (rows added for another millésime move the lines, not what this one reads). None when the file
     cannot be read: ``load_catalogue`` then says what is wrong with it."""
     try:
-        frame = read_delimited(path, f"data/catalogue/{path.name}", MILLESIME_ROW_FILES[path.name], short_rows=True)
+        frame = read_delimited(path, catalogue_display(path.parent, path.name), MILLESIME_ROW_FILES[path.name],
+                               short_rows=True)
     except SourceFileError:
         return None
     frame = frame.drop(columns=LINE_COLUMN)
@@ -150,9 +160,12 @@ def millesime_rows(path: Path, vintage: int) -> list[list[str]] | None:
 
 
 def load_catalogue(catalogue_dir: Path) -> Catalogue:
+    def shown(name: str) -> str:
+        return catalogue_display(catalogue_dir, name)
+
     def read(name: str, columns: tuple[str, ...]) -> pd.DataFrame:
         # Optional trailing columns may be left out of a row (empty).
-        return read_delimited(catalogue_dir / name, f"data/catalogue/{name}", columns, short_rows=True)
+        return read_delimited(catalogue_dir / name, shown(name), columns, short_rows=True)
 
     sources = read("sources.csv", SOURCE_COLUMNS)
     indicators = read("indicators.csv", INDICATOR_COLUMNS)
@@ -162,26 +175,26 @@ def load_catalogue(catalogue_dir: Path) -> Catalogue:
             variables[column] = ""
     variables["role"] = variables["role"].str.strip().replace("", VALUE_ROLE)
     variables["table"] = variables["table"].str.strip()
-    variables["vintage"] = _optional_years(variables, "vintage", f"data/catalogue/{VARIABLES_FILE}")
-    _check_allowed(variables, "role", VARIABLE_ROLES, "data/catalogue/source_variables.csv")
-    _check_allowed(indicators, "polarity", POLARITIES, "data/catalogue/indicators.csv")
-    _check_allowed(indicators, "aggregation", AGGREGATIONS, "data/catalogue/indicators.csv")
-    _check_allowed(indicators, "source", set(sources["source"]), "data/catalogue/indicators.csv")
-    _check_allowed(variables, "indicator_id", set(indicators["indicator_id"]), "data/catalogue/source_variables.csv")
-    _check_allowed(variables, "source", set(sources["source"]), "data/catalogue/source_variables.csv")
+    variables["vintage"] = _optional_years(variables, "vintage", shown(VARIABLES_FILE))
+    _check_allowed(variables, "role", VARIABLE_ROLES, shown(VARIABLES_FILE))
+    _check_allowed(indicators, "polarity", POLARITIES, shown("indicators.csv"))
+    _check_allowed(indicators, "aggregation", AGGREGATIONS, shown("indicators.csv"))
+    _check_allowed(indicators, "source", set(sources["source"]), shown("indicators.csv"))
+    _check_allowed(variables, "indicator_id", set(indicators["indicator_id"]), shown(VARIABLES_FILE))
+    _check_allowed(variables, "source", set(sources["source"]), shown(VARIABLES_FILE))
     duplicated = variables[variables.duplicated(["source", "vintage", "variable", "table"], keep="first")]
     if len(duplicated):
         row = duplicated.iloc[0]
-        raise SourceFileError("data/catalogue/source_variables.csv", f"variable {row.variable} déjà définie pour "
+        raise SourceFileError(shown(VARIABLES_FILE), f"variable {row.variable} déjà définie pour "
                               f"{row.source} {row.vintage}", line=int(row.source_row))
-    _check_tables(variables)
+    _check_tables(variables, shown(VARIABLES_FILE))
     zero_not_available = read(ZERO_NOT_AVAILABLE_FILE, ZERO_NOT_AVAILABLE_COLUMNS)
     zero_not_available["vintage"] = _optional_years(zero_not_available, "vintage",
-                                                    f"data/catalogue/{ZERO_NOT_AVAILABLE_FILE}")
+                                                    shown(ZERO_NOT_AVAILABLE_FILE))
     known = set(zip(variables["source"], variables["variable"]))
     for row in zero_not_available.itertuples():
         if (row.source, row.variable) not in known:
-            raise SourceFileError(f"data/catalogue/{ZERO_NOT_AVAILABLE_FILE}", f"variable {row.variable} absente de "
+            raise SourceFileError(shown(ZERO_NOT_AVAILABLE_FILE), f"variable {row.variable} absente de "
                                   f"source_variables.csv pour {row.source}", line=int(row.source_row))
     return Catalogue(
         indicators=indicators.drop(columns="source_row").reset_index(drop=True),

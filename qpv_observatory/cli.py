@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
+from typing import NoReturn
+
+# The project's folder, as pipelines.resources has it (not imported here: it loads Dagster).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 # Dagster logs every step at DEBUG on the console; an analyst wants the warnings and the outcome.
@@ -107,9 +113,61 @@ def _targets_template(args: argparse.Namespace) -> int:
     return 0
 
 
+class FrenchArgumentParser(argparse.ArgumentParser):
+    """argparse's refusals in French, with the usage of the (sub-)command concerned."""
+
+    def error(self, message: str) -> NoReturn:
+        for english, french in ARGPARSE_MESSAGES_FR:
+            message = re.sub(english, french, message)
+        usage = self.format_usage().removeprefix("usage: ").strip()
+        self.exit(2, f"utilisation : {usage}\n{self.prog} : erreur : {message}\n")
+
+
+ARGPARSE_MESSAGES_FR = (
+    (r"^unrecognized arguments: ", "option(s) inconnue(s) : "),
+    (r"^the following arguments are required: ", "argument(s) obligatoire(s) manquant(s) : "),
+    (r"^argument (\S+): invalid choice: (.*) \(choose from (.*)\)$", r"argument \1 : choix \2 invalide (au choix : \3)"),
+    (r"^argument (\S+): expected one argument$", r"l'option \1 attend une valeur"),
+    (r"^argument (\S+): ", r"option \1 : "),
+)
+
+
+def unknown_options_message(extras: list[str], parser: argparse.ArgumentParser) -> str:
+    """« option(s) inconnue(s) : --vintge (vouliez-vous dire --vintage ?) »."""
+    known = re.findall(r"--[a-z][a-z-]*", parser.format_usage())
+    parts = []
+    for extra in extras:
+        close = difflib.get_close_matches(extra.split("=", 1)[0], known, n=1) if extra.startswith("-") else []
+        parts.append(f"{extra} (vouliez-vous dire {close[0]} ?)" if close else extra)
+    return "unrecognized arguments: " + " ".join(parts)
+
+
+def check_folders(args: argparse.Namespace) -> str | None:
+    """Before anything heavy is imported: the folders and millésimes asked for exist. The message names
+    the path as given; None when all is well."""
+    from qpv_observatory.manifest import MANIFEST_NAME, discover_vintages
+
+    raw = Path(args.raw_dir) if args.raw_dir else PROJECT_ROOT / "data" / "raw"
+    shown = args.raw_dir or "data/raw"
+    if not raw.is_dir():
+        return f"dossier des fichiers bruts {shown} introuvable (--raw-dir)"
+    if not (raw / MANIFEST_NAME).is_file():
+        return f"{shown} n'a pas de {MANIFEST_NAME} : est-ce le dossier des fichiers bruts ?"
+    present = discover_vintages(raw)
+    if not present:
+        return f"aucun millésime dans {shown} : un sous-dossier <AAAA>/ avec son {MANIFEST_NAME} est attendu"
+    missing = sorted(set(args.vintage or ()) - set(present))
+    if missing:
+        return (f"millésime(s) {', '.join(map(str, missing))} absent(s) de {shown} "
+                f"(millésimes présents : {', '.join(map(str, present))})")
+    if args.catalogue_dir and not Path(args.catalogue_dir).is_dir():
+        return f"dossier du catalogue {args.catalogue_dir} introuvable (--catalogue-dir)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="qpv-observatory", description="Observatoire des QPV.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = FrenchArgumentParser(prog="qpv-observatory", description="Observatoire des QPV.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=FrenchArgumentParser)
     run = commands.add_parser("run", help="rafraîchit les millésimes nouveaux ou modifiés de data/raw/, "
                                           "publie data/curated/")
     run.add_argument("--raw-dir", help="dossier des fichiers bruts et de sources.toml (par défaut data/raw/)")
@@ -128,7 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     template.add_argument("--format", choices=("csv", "xlsx"), default="csv",
                           help="csv (séparateur ;) ou xlsx avec une feuille « notice » (par défaut csv)")
     template.set_defaults(func=_targets_template)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # refused by the sub-command itself: its usage, and the option it probably meant
+        chosen = {"run": run, "targets-template": template}[args.command]
+        chosen.error(unknown_options_message(extras, chosen))
+    if args.command == "run" and (problem := check_folders(args)) is not None:
+        print(f"Échec : {problem}", file=sys.stderr)
+        return 1
     return args.func(args)
 
 

@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
+from qpv_observatory.catalogue import catalogue_display
 from qpv_observatory.errors import SourceFileError
 from qpv_observatory.readers.delimited import read_delimited
 from qpv_observatory.readers.referential import Referential
@@ -456,7 +457,7 @@ def load_plausible_ranges(catalogue_dir: Path) -> pd.DataFrame:
     path = catalogue_dir / PLAUSIBLE_RANGES_FILE
     if not path.exists():
         return pd.DataFrame(columns=list(PLAUSIBLE_RANGE_COLUMNS))
-    display = f"data/catalogue/{PLAUSIBLE_RANGES_FILE}"
+    display = catalogue_display(catalogue_dir, PLAUSIBLE_RANGES_FILE)
     frame = read_delimited(path, display, PLAUSIBLE_RANGE_COLUMNS)
     for column in ("min", "max", "max_change_per_year"):
         numbers = []

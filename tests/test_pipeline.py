@@ -187,3 +187,42 @@ def test_a_failed_refresh_lists_its_blocking_checks_not_its_warnings():
                                  evaluation("source_suites", True, dg.AssetCheckSeverity.WARN)))
     outcome = RefreshOutcome(RefreshPlan([2015], [2015], {}), [run])
     assert outcome.failed_checks() == ["suite gaps_suite"]
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "--vintge", "2018"], ["utilisation : qpv-observatory run ",
+                                   "qpv-observatory run : erreur : option(s) inconnue(s) : --vintge (vouliez-vous "
+                                   "dire --vintage ?) 2018"]),
+    (["run", "--vintage", "99"], ["option --vintage : millésime attendu sur quatre chiffres (ex. 2017), pas '99'"]),
+    (["targets-template"], ["utilisation : qpv-observatory targets-template ",
+                            "argument(s) obligatoire(s) manquant(s) : folder"]),
+    (["frobnicate"], ["choix 'frobnicate' invalide (au choix : 'run', 'targets-template')"])])
+def test_argument_errors_are_in_french_with_the_sub_command_s_usage(argv, expected, capsys):
+    from qpv_observatory.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert all(fragment in error for fragment in expected), error
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["run", "--raw-dir", "/dossier/absent"], "Échec : dossier des fichiers bruts /dossier/absent introuvable (--raw-dir)"),
+    (["run", "--vintage", "1999"], "Échec : millésime(s) 1999 absent(s) de data/raw (millésimes présents : 2013, "),
+    (["run", "--catalogue-dir", "/catalogue/absent"], "Échec : dossier du catalogue /catalogue/absent introuvable"),
+])
+def test_folders_and_millesimes_are_checked_before_the_pipeline_starts(argv, expected, capsys, monkeypatch):
+    from qpv_observatory import cli
+
+    monkeypatch.setattr(cli, "_run", lambda args: pytest.fail("the pipeline started"))
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err.startswith(expected)
+
+
+def test_a_folder_without_millesime_is_named_as_given(tmp_path, capsys):
+    from qpv_observatory.cli import main
+
+    (tmp_path / "sources.toml").write_text("", encoding="utf-8")
+    assert main(["run", "--raw-dir", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith(f"Échec : aucun millésime dans {tmp_path} : un sous-dossier <AAAA>/")
