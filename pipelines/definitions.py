@@ -6,6 +6,8 @@ data/raw/<YYYY>/); ``pipelines.refresh.refresh`` runs one partition per run, the
 
 from __future__ import annotations
 
+import logging
+
 import dagster as dg
 
 from assets import checks, curated, ingestion, reporting, targets
@@ -23,8 +25,24 @@ observatory_refresh = dg.define_asset_job(
 )
 
 
+@dg.logger(config_schema={"path": dg.Field(str, default_value="", description="fichier du journal ; vide : aucun"),
+                          "log_level": dg.Field(str, default_value="DEBUG")},
+           description="Journal complet d'une exécution (traces comprises) dans un fichier, la console restant brève.")
+def run_log_file(init_context: dg.InitLoggerContext) -> logging.Logger:
+    config = init_context.logger_config
+    logger = logging.getLogger(f"qpv_observatory.journal.{id(init_context)}")
+    logger.setLevel(config["log_level"])
+    logger.propagate = False
+    if config["path"]:
+        handler = logging.FileHandler(config["path"], encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    return logger
+
+
 def build_definitions(paths: ObservatoryPaths) -> dg.Definitions:
-    return dg.Definitions(assets=all_assets, jobs=[observatory_refresh], resources=observatory_resources(paths))
+    return dg.Definitions(assets=all_assets, jobs=[observatory_refresh], resources=observatory_resources(paths),
+                          loggers={"console": dg.colored_console_logger, "journal": run_log_file})
 
 
 def refresh_job(raw_dir: str = "", catalogue_dir: str = "", curated_dir: str = "") -> dg.JobDefinition:

@@ -15,8 +15,14 @@ from typing import NoReturn
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-# Dagster logs every step at DEBUG on the console; an analyst wants the warnings and the outcome.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Dagster logs every step, and a failed step's traces, on the console: an analyst reads the outcome in
+# French there; the whole of it goes to the run log, named when a run fails.
+RUN_LOG = Path("journal") / "derniere_mise_a_jour.log"  # under the curated folder
+
+
+def quiet_run_config(log_path: Path) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": "CRITICAL"}},
+                        "journal": {"config": {"path": str(log_path)}}}}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -47,14 +53,20 @@ def _run(args: argparse.Namespace) -> int:
     curated = paths.curated
     report = paths.validation_report / "index.html"
 
+    log = curated / RUN_LOG
+
     def unchanged() -> None:
         print(f"Les sorties publiées dans {curated} n'ont pas été modifiées.", file=sys.stderr)
         print(f"Rapport de validation : {report}", file=sys.stderr)
+        if log.is_file():
+            print(f"Journal détaillé (traces) : {log}", file=sys.stderr)
 
     with dg.DagsterInstance.get() as instance:
         try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("", encoding="utf-8")  # one run's log: the last refresh's
             outcome = refresh(paths, instance, vintages=args.vintage, all_vintages=args.all_vintages,
-                              without_pictures=args.without_pictures, run_config=QUIET_RUN_CONFIG)
+                              without_pictures=args.without_pictures, run_config=quiet_run_config(log))
         except SourceFileError as exc:
             print(f"Échec : {exc}", file=sys.stderr)
             unchanged()

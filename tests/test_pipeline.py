@@ -134,6 +134,10 @@ def test_cli_reports_bad_input_with_file_and_line(tmp_path):
     assert done.returncode == 1
     assert "data/raw/2015/insee_rp/rp2015_qpv_indicateurs_niort.csv, ligne 5, colonne P15_TXCHOM1564" in done.stderr
     assert not (tmp_path / "out" / DATABASE_NAME).exists()
+    # The console says it in French, in a few lines; Dagster's traces go to the run log it names.
+    log = tmp_path / "out" / "journal" / "derniere_mise_a_jour.log"
+    assert "Stack Trace" not in done.stderr and len(done.stderr.splitlines()) <= 5
+    assert f"Journal détaillé (traces) : {log}" in done.stderr and "STEP_FAILURE" in log.read_text(encoding="utf-8")
 
 
 def test_cli_names_a_system_error_in_french(tmp_path):
