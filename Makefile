@@ -19,9 +19,14 @@ demo: $(STAMP)
 
 # The report test opens the HTML report in headless Chromium (Debian package). On a fresh CI
 # machine (root) it is installed here; elsewhere the test says how to get it.
+# Quiet unless it fails: then its whole output is shown.
 system-packages:
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core; \
+		echo "Installation de Chromium (paquet Debian) pour le test du rapport…"; \
+		log=$$(mktemp); \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core; } >"$$log" 2>&1 \
+			|| { cat "$$log"; rm -f "$$log"; exit 1; }; \
+		rm -f "$$log"; \
 	fi
 
 test: $(STAMP) system-packages

@@ -144,7 +144,7 @@ def plan_refresh(paths: ObservatoryPaths, vintages: Iterable[int] | None = None,
 def _fingerprint(paths: ObservatoryPaths, vintage: int) -> str:
     """The millésime's fingerprint; a manifest that cannot be read gives one that matches no promotion:
     the millésime is refreshed, and its run stops on the manifest's error, recorded on the validation
-    page; the other millésimes are planned as usual (``--vintage`` refreshes them)."""
+    page; the other millésimes are planned as usual (``--millesime`` refreshes them)."""
     try:
         return vintage_fingerprint(paths.raw, paths.catalogue, paths.expectations, vintage)
     except SourceFileError as exc:

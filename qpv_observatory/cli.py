@@ -146,7 +146,7 @@ ARGPARSE_MESSAGES_FR = (
 
 def unknown_options_message(extras: list[str], parser: argparse.ArgumentParser) -> str:
     """« option(s) inconnue(s) : --vintge (vouliez-vous dire --vintage ?) »."""
-    known = re.findall(r"--[a-z][a-z-]*", parser.format_usage())
+    known = sorted(set(re.findall(r"--[a-z][a-z-]*", parser.format_help())))
     parts = []
     for extra in extras:
         close = difflib.get_close_matches(extra.split("=", 1)[0], known, n=1) if extra.startswith("-") else []
@@ -185,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--raw-dir", help="dossier des fichiers bruts et de sources.toml (par défaut data/raw/)")
     run.add_argument("--catalogue-dir", help="dossier du catalogue des indicateurs (par défaut data/catalogue/)")
     run.add_argument("--curated-dir", help="dossier de publication (par défaut data/curated/)")
-    run.add_argument("--vintage", type=_vintage, action="append", metavar="AAAA",
+    run.add_argument("--millesime", "--vintage", dest="vintage", type=_vintage, action="append", metavar="AAAA",
                      help="rafraîchir ce millésime (option répétable) ; par défaut : les millésimes nouveaux "
                           "ou dont les fichiers ont changé")
-    run.add_argument("--all-vintages", action="store_true", help="rafraîchir tous les millésimes")
+    run.add_argument("--tous-les-millesimes", "--all-vintages", dest="all_vintages", action="store_true",
+                     help="rafraîchir tous les millésimes")
     run.add_argument("--without-pictures", action="store_true",
                      help="ne pas produire les graphiques, cartes et le rapport d'évaluation")
     run.set_defaults(func=_run)

@@ -109,7 +109,7 @@ class PartitionStore:
             raise IncompleteMillesime(
                 f"millésime {vintage} : promotion refusée, l'exécution {run_id} n'a pas calculé "
                 f"{', '.join(missing)} ; le dépôt des millésimes reste tel quel. Rafraîchir le "
-                f"millésime entier : qpv-observatory run --vintage {vintage}")
+                f"millésime entier : qpv-observatory run --millesime {vintage}")
         staged.mkdir(parents=True, exist_ok=True)
         raw_files.to_parquet(staged / f"{RAW_FILES_TABLE}.parquet", index=False)
         # Written last: a folder with a fingerprint is complete.

@@ -132,7 +132,7 @@ def test_cli_refuses_an_unknown_millesime_before_any_run(tmp_path):
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
                           env={"DAGSTER_HOME": str(tmp_path / "dagster"), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 1
-    assert "millésime(s) 1999 demandé(s) mais absent(s)" in done.stderr and "2013, 2015, 2016, 2017, 2018" in done.stderr
+    assert "millésime(s) 1999 absent(s) de data/raw" in done.stderr and "2013, 2015, 2016, 2017, 2018" in done.stderr
     assert not (tmp_path / "out" / "observatoire_qpv.duckdb").exists()
 
 
