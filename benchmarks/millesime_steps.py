@@ -30,7 +30,9 @@ from pipelines.resources import PROJECT_ROOT
 from qpv_observatory import validation
 from qpv_observatory.catalogue import load_catalogue
 from qpv_observatory.gaps import compute_gaps, gap_portrait
+from qpv_observatory.commune_context import attribute_commune_context
 from qpv_observatory.ingest import read_millesime_observations, read_referentials
+from qpv_observatory.perimeter import within_perimeter
 from qpv_observatory.manifest import discover_vintages, load_manifest
 from qpv_observatory.store import PartitionStore
 from qpv_observatory.validation import (CHANGE_COLUMNS, known_territory_codes, load_plausible_ranges, validate_frame,
@@ -100,6 +102,8 @@ def _run_steps(raw_dir: Path, catalogue_dir: Path, vintage: int, aggregation: bo
                if previous else None)
     with step("read_millesime_observations"):
         observations = read_millesime_observations(raw_dir, manifest, catalogue)
+        observations, _ = within_perimeter(observations, manifest.perimeter, referential)
+        observations = attribute_commune_context(observations, referential)
     outputs["observations"] = observations
     for source in sorted(observations["source"].unique()):
         with step("source_suites"):
