@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
                             (args.curated_dir, CURATED_DIR_ENV)):
         if value:
             os.environ[variable] = str(Path(value).resolve())
-    # Partitioned asset checks are a Dagster "preview" feature: say so once in the README, not on every run.
+    # Partitioned asset checks are a Dagster "preview" feature: say so once in docs/architecture.md, not on every run.
     warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec.*")
 
     import dagster as dg
@@ -119,7 +119,7 @@ def _targets_template(args: argparse.Namespace) -> int:
     except FileExistsError as exc:
         print(f"Échec : {exc}", file=sys.stderr)
         return 1
-    print("Modèles écrits (colonnes décrites dans le README, section « Cibles du contrat ») :")
+    print("Modèles écrits (colonnes décrites dans docs/architecture.md, section « Cibles du contrat ») :")
     for path in written:
         print(f"  {path}")
     return 0

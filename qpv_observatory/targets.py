@@ -1,6 +1,6 @@
 """Contract targets ("situation de référence", "situation visée") and where each QPV stands.
 
-Three hand-filled forms, CSV (';') or XLSX, documented in the README and written empty by
+Three hand-filled forms, CSV (';') or XLSX, documented in docs/architecture.md and written empty by
 ``qpv-observatory targets-template``:
 
 - contrats: each contrat de ville, its territory and period;
