@@ -62,11 +62,12 @@ def perimeter_from_manifest(content: dict, display: str) -> Perimeter:
     if "france" in table and not isinstance(table["france"], bool):
         raise SourceFileError(display, "[perimetre] : france = true ou false")
     lists = {}
-    for key, level in (("epci", EPCI), ("communes", COMMUNE), ("departements", DEPARTEMENT)):
+    for key, level, example in (("epci", EPCI, "200041317"), ("communes", COMMUNE, "79191"),
+                                ("departements", DEPARTEMENT, "79")):
         values = table.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise SourceFileError(display, f"[perimetre] : {key} = une liste de codes entre guillemets "
-                                           f"(ex. {key} = [\"{'200041317' if level == EPCI else '79191' if level == COMMUNE else '79'}\"])")
+                                           f"(ex. {key} = [\"{example}\"])")
         bad = [v for v in values if not is_valid_code(v.strip().upper(), level)]
         if bad:
             raise SourceFileError(display, f"[perimetre] : {', '.join(map(repr, bad))} n'est pas un code {level}")
@@ -94,21 +95,25 @@ class Territory:
     communes: frozenset[str]
     epci: frozenset[str]
     departements: frozenset[str]
-    known_qpv: frozenset[str]
-    known_communes: frozenset[str]
 
 
-def known_communes_of(referential: Referential) -> frozenset[str]:
-    territories = referential.territories
-    known = set(territories.loc[territories["territory_level"] == COMMUNE, "territory_code"])
-    known |= set(referential.qpv_links["commune_code"].dropna()) | set(referential.commune_epci["commune_code"].dropna())
-    return frozenset(known)
+def known_codes(referential: Referential) -> dict[str, frozenset[str]]:
+    """Every QPV, commune and EPCI code the referential knows, by level."""
+    territories, links, composition = referential.territories, referential.qpv_links, referential.commune_epci
+
+    def listed(level: str) -> set[str]:
+        return set(territories.loc[territories["territory_level"] == level, "territory_code"])
+
+    return {QPV: frozenset(listed(QPV) | set(links["qpv_code"])),
+            COMMUNE: frozenset(listed(COMMUNE) | set(links["commune_code"].dropna())
+                               | set(composition["commune_code"].dropna())),
+            EPCI: frozenset(listed(EPCI) | set(composition["epci_code"]))}
 
 
-def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
+def territory_of(perimeter: Perimeter, referential: Referential,
+                 known: dict[str, frozenset[str]] | None = None) -> Territory:
     links, composition = referential.qpv_links, referential.commune_epci
-    territories = referential.territories
-    known_communes = known_communes_of(referential)
+    known_communes = (known or known_codes(referential))[COMMUNE]
     communes = set(perimeter.communes)
     communes |= set(composition.loc[composition["epci_code"].isin(perimeter.epci), "commune_code"])
     communes |= set(links.loc[links["epci_code"].isin(perimeter.epci), "commune_code"].dropna())
@@ -116,10 +121,8 @@ def territory_of(perimeter: Perimeter, referential: Referential) -> Territory:
     epci = set(perimeter.epci) | set(composition.loc[composition["commune_code"].isin(communes), "epci_code"])
     epci |= set(links.loc[links["commune_code"].isin(communes), "epci_code"].dropna())
     qpv = set(links.loc[links["commune_code"].isin(communes), "qpv_code"])
-    known_qpv = set(links["qpv_code"]) | set(territories.loc[territories["territory_level"] == QPV, "territory_code"])
     departements = set(perimeter.departements) | {departement_of_commune(c) for c in communes}
-    return Territory(frozenset(qpv), frozenset(communes), frozenset(epci), frozenset(departements),
-                     frozenset(known_qpv), frozenset(known_communes))
+    return Territory(frozenset(qpv), frozenset(communes), frozenset(epci), frozenset(departements))
 
 
 INSIDE, OUTSIDE, NO_LONGER_EXISTS = "inside", "outside", "no_longer_exists"
@@ -143,7 +146,7 @@ def _placement(code: str, level: str, territory: Territory | None, known: dict[s
     if territory is None:
         return INSIDE
     if level == QPV:
-        if code in territory.known_qpv:
+        if code in known[QPV]:
             return INSIDE if code in territory.qpv else OUTSIDE
         # A malformed code is kept: the source suite names it.
         return INSIDE if qpv_geography(code) is None or departement_of_qpv(code) in territory.departements else OUTSIDE
@@ -167,11 +170,8 @@ def within_perimeter(observations: pd.DataFrame, perimeter: Perimeter,
     complete = referential.complete_levels
     if observations.empty or not (perimeter.limited or (perimeter.france and complete)):
         return observations, pd.DataFrame(columns=LEFT_OUT_COLUMNS)
-    territory = territory_of(perimeter, referential) if perimeter.limited else None
-    composition = referential.commune_epci
-    known = {COMMUNE: known_communes_of(referential),
-             EPCI: frozenset(referential.territories.loc[referential.territories["territory_level"] == EPCI,
-                                                         "territory_code"]) | frozenset(composition["epci_code"])}
+    known = known_codes(referential)
+    territory = territory_of(perimeter, referential, known) if perimeter.limited else None
     # Decided once per distinct (code, level): national files repeat each code for every variable.
     pairs = observations[["territory_code", "territory_level"]].astype(str)
     keys = pairs["territory_level"] + "\x1f" + pairs["territory_code"]

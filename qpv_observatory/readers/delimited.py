@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -121,7 +122,7 @@ def refuse_control_characters(frame: pd.DataFrame, display_name: str) -> None:
                 first = (row, column)
     if first is not None:
         row, column = first
-        character = next(c for c in str(frame[column].iloc[row]) if c < " " and c not in "\t\n\r" or c == "\x7f")
+        character = re.search(CONTROL_CHARACTERS, str(frame[column].iloc[row])).group()
         raise SourceFileError(display_name, f"caractère de contrôle U+{ord(character):04X} dans la cellule : "
                                             "corriger le fichier (retirer le caractère)",
                               line=int(frame[LINE_COLUMN].iloc[row]), column=column)

@@ -63,14 +63,13 @@ def read_wide_observations(path: Path, display_name: str, layout: WideLayout, so
     level column); an empty cell is then a figure INSEE did not publish.
     """
     raw = read_delimited(path, display_name, layout.id_columns, sep=layout.sep)
-    decimal_comma = layout.sep == ";"  # INSEE and CAF files; SIG Ville's (',') write decimal points
-    if not level:
-        return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
-                                      zero_not_available, decimal_comma=decimal_comma)
-    raw[DECLARED_LEVEL] = level
-    layout = replace(layout, level_column=DECLARED_LEVEL, levels={level: level})
+    blank_status = MISSING
+    if level:
+        raw[DECLARED_LEVEL] = level
+        layout, blank_status = replace(layout, level_column=DECLARED_LEVEL, levels={level: level}), NOT_AVAILABLE
+    # INSEE and CAF files (';') write decimal commas; SIG Ville's (',') decimal points.
     return observations_from_wide(raw, display_name, layout, source, vintage, source_label, variables,
-                                  zero_not_available, blank_status=NOT_AVAILABLE, decimal_comma=decimal_comma)
+                                  zero_not_available, blank_status=blank_status, decimal_comma=layout.sep == ";")
 
 
 def observations_from_wide(raw: pd.DataFrame, display_name: str, layout: WideLayout, source: str | dict[str, str],
