@@ -151,7 +151,7 @@ def unknown_options_message(extras: list[str], parser: argparse.ArgumentParser) 
     for extra in extras:
         close = difflib.get_close_matches(extra.split("=", 1)[0], known, n=1) if extra.startswith("-") else []
         parts.append(f"{extra} (vouliez-vous dire {close[0]} ?)" if close else extra)
-    return "unrecognized arguments: " + " ".join(parts)
+    return "option(s) inconnue(s) : " + " ".join(parts)
 
 
 def check_folders(args: argparse.Namespace) -> str | None:

@@ -62,9 +62,6 @@ class Manifest:
     # The observatory's territory ([perimetre] of the shared sources.toml).
     perimeter: Perimeter = Perimeter()
 
-    def files_for(self, source: str) -> tuple[RawFile, ...]:
-        return tuple(f for f in self.files if f.source == source)
-
 
 def display_path(relative: str) -> str:
     return f"{RAW_DISPLAY_ROOT}/{relative}"
