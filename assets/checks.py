@@ -119,8 +119,8 @@ def gaps_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
 
 
 @dg.asset_check(asset="gap_portrait", blocking=True, partitions_def=MILLESIMES, description="Suite expectations/curated/gap_portrait.json.")
-def gap_portrait_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths,
-                       gap_portrait: pd.DataFrame) -> dg.AssetCheckResult:
+def gap_portrait_suite(context: dg.AssetCheckExecutionContext, paths: ObservatoryPaths) -> dg.AssetCheckResult:
+    gap_portrait = paths.store.read(int(context.partition_key), "gap_portrait", run_id=context.run.run_id)
     outcome = validate_frame(gap_portrait, paths.expectations / "curated" / "gap_portrait.json")
     return _check_result(context, paths, "gap_portrait_suite", "gap_portrait", outcome)
 

@@ -11,18 +11,17 @@ import pandas as pd
 
 from pipelines.memory import release_freed_memory
 from pipelines.partitions import MILLESIMES
-from pipelines.resources import (COLUMNS_METADATA, STORE_IO_MANAGER, ObservatoryPaths, in_refresh, input_errors_in_report,
+from pipelines.resources import (STORE_IO_MANAGER, ObservatoryPaths, in_refresh, input_errors_in_report,
                                  publication_lock, report_scope)
-from qpv_observatory.aggregation import (AGGREGATION_INPUT_COLUMNS, derive_comparison_territories,
-                                         qpv_shares as compute_qpv_shares)
 from qpv_observatory.catalogue import Catalogue
 from qpv_observatory.commune_context import attribute_commune_context
-from qpv_observatory.gaps import DERIVED_INPUT_COLUMNS, GAP_INPUT_COLUMNS, compute_gaps, gap_portrait as widen_gaps
 from qpv_observatory.ingest import read_millesime_observations, refuse_empty_millesime
 from qpv_observatory.manifest import MANIFEST_ROLE, REFERENTIAL_ROLE, TARGETS_ROLE, load_manifest, raw_file_table
 from qpv_observatory.perimeter import left_out_summary_fr, within_perimeter
 from qpv_observatory.readers.referential import Referential
 from qpv_observatory.series import confirm_series, write_gap_series
+from qpv_observatory.sql.engine import (build, build_order, connect, documentation, read_observations,
+                                        register_inputs, write_parquet)
 from qpv_observatory.store import RAW_FILES_TABLE, vintage_fingerprint, vintage_raw_files
 from qpv_observatory.release import commit_release, copy_made_ahead, current_release, staging_dir
 from qpv_observatory.validation_report import perimeter_outcome, record_outcome
@@ -33,11 +32,6 @@ from qpv_observatory.warehouse import (DATABASE_NAME, MILLESIME_COLUMN, MILLESIM
 MILLESIME_TABLES = ("observations", "gaps", "gap_portrait", "comparison_territories", "qpv_shares")
 # Every partitioned asset: a millésime is promoted only when all of them, and their checks, succeeded.
 PARTITIONED_ASSETS = MILLESIME_TABLES
-
-
-def reading_only(**columns: tuple[str, ...]) -> dict:
-    """Inputs of which the asset reads only the given columns: the store loads only these."""
-    return {name: dg.AssetIn(metadata={COLUMNS_METADATA: list(names)}) for name, names in columns.items()}
 
 
 @dg.asset(group_name="analysis", description="Table longue canonique de toutes les valeurs publiées d'un millésime, "
@@ -63,40 +57,29 @@ def observations(context: dg.AssetExecutionContext, paths: ObservatoryPaths, ind
     return combined
 
 
-@dg.asset(group_name="analysis", description="Territoires de comparaison dérivés : ensemble des QPV du contrat, "
-                                              "commune hors QPV, EPCI hors QPV (secret statistique préservé).",
-          ins=reading_only(observations=AGGREGATION_INPUT_COLUMNS), partitions_def=MILLESIMES,
-          io_manager_key=STORE_IO_MANAGER)
-def comparison_territories(context: dg.AssetExecutionContext, observations: pd.DataFrame,
-                           qpv_referential: Referential, indicator_catalogue: Catalogue) -> pd.DataFrame:
-    derived = derive_comparison_territories(observations, qpv_referential, indicator_catalogue.indicators)
-    context.add_output_metadata({"by_status": derived["status"].value_counts().sort_index().to_dict()})
-    return derived
+# Tables computed in SQL from the observations (qpv_observatory/sql/<table>.sql, documented there).
+DERIVED_ASSETS = ("comparison_territories", "qpv_shares", "gaps", "gap_portrait")
 
 
-@dg.asset(group_name="analysis", description="Part de la population de chaque commune et EPCI vivant en QPV.",
-          ins=reading_only(observations=AGGREGATION_INPUT_COLUMNS), partitions_def=MILLESIMES,
-          io_manager_key=STORE_IO_MANAGER)
-def qpv_shares(observations: pd.DataFrame, qpv_referential: Referential,
-               indicator_catalogue: Catalogue) -> pd.DataFrame:
-    return compute_qpv_shares(observations, qpv_referential, indicator_catalogue.indicators)
-
-
-@dg.asset(group_name="analysis", description="Écarts et rapports QPV / commune / EPCI et autres niveaux de comparaison.",
-          ins=reading_only(observations=GAP_INPUT_COLUMNS, comparison_territories=DERIVED_INPUT_COLUMNS),
-          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
-def gaps(observations: pd.DataFrame, qpv_referential: Referential, indicator_catalogue: Catalogue,
-         comparison_territories: pd.DataFrame) -> pd.DataFrame:
-    # The memory the steps before kept goes back to the system first: DuckDB's allocator could not reuse it,
-    # and a national refresh peaks around here.
-    release_freed_memory()
-    return compute_gaps(observations, qpv_referential, indicator_catalogue.indicators, comparison_territories)
-
-
-@dg.asset(group_name="analysis", description="Portrait par QPV : QPV, commune et EPCI côte à côte.",
-          partitions_def=MILLESIMES, io_manager_key=STORE_IO_MANAGER)
-def gap_portrait(gaps: pd.DataFrame) -> pd.DataFrame:
-    return widen_gaps(gaps)
+@dg.multi_asset(specs=[dg.AssetSpec(table, group_name="analysis", partitions_def=MILLESIMES,
+                                    description=documentation(table),
+                                    deps=["observations", "qpv_referential", "indicator_catalogue"])
+                       for table in DERIVED_ASSETS],
+                ins={"qpv_referential": dg.AssetIn(), "indicator_catalogue": dg.AssetIn()})
+def derived_tables(context: dg.AssetExecutionContext, paths: ObservatoryPaths, qpv_referential: Referential,
+                   indicator_catalogue: Catalogue):
+    """The derived tables of the millésime on one DuckDB connection, from the observations the run staged to
+    the run's staging folder of the store: no table goes through pandas."""
+    vintage, run_id = int(context.partition_key), context.run.run_id
+    with connect() as con:
+        register_inputs(con, qpv_referential, indicator_catalogue.indicators)
+        read_observations(con, paths.store.table_path(vintage, "observations", run_id))
+        for table in build_order("gap_portrait") + ["qpv_shares"]:
+            build(con, table)
+        for table in DERIVED_ASSETS:
+            path = paths.store.staged_dir(run_id, vintage) / f"{table}.parquet"
+            rows = write_parquet(con, table, path)
+            yield dg.MaterializeResult(asset_key=table, metadata={"rows": rows, "staged": dg.MetadataValue.path(str(path))})
 
 
 class PromotionConfig(dg.Config):
